@@ -1,0 +1,166 @@
+"""Facesets in memory and deterministic batch sampling.
+
+A faceset (the output of `faceswap extract`, or a plain folder of aligned face
+images) is read ONCE into a uint8 tensor (N, S, S, 3) RGB at the training
+resolution and kept on the training device: a few hundred 64 px faces are a
+few MB, so on a GPU every batch is indexed and augmented there and the CPU has
+nothing left to do per step.
+
+Resolution policy: faces larger than the model's resolution are downscaled
+once with area averaging (documented, lossless for training purposes); faces
+SMALLER than it are refused (upscaling would train the model on blur), as is a
+folder whose images differ in size among themselves (not one faceset).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from faceswap.errors import FaceswapError
+from faceswap.train.augment import AugmentConfig, augment
+
+IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
+
+
+@dataclass
+class Faceset:
+    """A faceset in memory.
+
+    images: (N, R, R, 3) uint8 RGB at the training resolution R.
+    landmarks: (N, 5, 2) float32 normalised [0, 1] crop coordinates, or None.
+    source_size: side of the images on disk; coverage from alignments.json or None.
+    """
+
+    path: Path
+    images: torch.Tensor
+    landmarks: torch.Tensor | None
+    source_size: int
+    coverage: float | None = None
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+    def mean_landmarks(self) -> torch.Tensor | None:
+        return None if self.landmarks is None else self.landmarks.mean(0)
+
+    def to(self, device) -> "Faceset":
+        self.images = self.images.to(device)
+        return self
+
+
+def _read_own(folder: Path) -> tuple[list[np.ndarray], np.ndarray | None, float | None]:
+    """Read a faceset per the contract's format (alignments.json + PNGs) or a plain image folder."""
+    align = folder / "alignments.json"
+    landmarks, coverage, files = None, None, None
+    if align.is_file():
+        from faceswap.fileio import check_version, read_json
+
+        data = read_json(align, "alignments file")
+        check_version(align, data.get("version") if isinstance(data, dict) else None, 1, "alignments file")
+        coverage = data.get("coverage")
+        files, lms = [], []
+        for frame in sorted(data.get("frames", {}), key=lambda k: int(k)):
+            for face in data["frames"][frame]:
+                if (folder / face["file"]).is_file():
+                    files.append(folder / face["file"])
+                    m = np.asarray(face["matrix"], np.float64)
+                    pts = np.asarray(face["landmarks"], np.float64)
+                    lms.append(pts @ m[:, :2].T + m[:, 2])
+        size = data.get("size")
+        if lms and size:
+            landmarks = (np.asarray(lms, np.float32) / float(size)).astype(np.float32)
+    if files is None:
+        files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTS and not p.name.startswith("."))
+    images = []
+    for f in files:
+        img = cv2.imread(str(f), cv2.IMREAD_COLOR)
+        if img is None:
+            raise FaceswapError(f"{f}: cannot read this image; remove it from the faceset or re-extract")
+        images.append(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
+    return images, landmarks, coverage
+
+
+def load_faces(folder: str | Path, resolution: int) -> Faceset:
+    """Load a faceset folder into memory at `resolution` (see the module docstring).
+
+    Raises FaceswapError (one line, naming the folder) for a missing or empty
+    faceset, images of mixed sizes, or images smaller than `resolution`.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FaceswapError(f"{folder}: faceset folder not found; run `faceswap extract VIDEO -o {folder}` first")
+    images, landmarks, coverage = _read_own(folder)
+    if not images:
+        raise FaceswapError(f"{folder}: faceset is empty (no face images); extract faces into it first")
+    sizes = {img.shape[:2] for img in images}
+    if len(sizes) > 1:
+        listed = ", ".join(f"{w}x{h}" for h, w in sorted(sizes)[:4])
+        raise FaceswapError(
+            f"{folder}: faceset images have different sizes ({listed}); a faceset holds aligned crops of one size, "
+            "re-extract it"
+        )
+    h, w = sizes.pop()
+    if h != w:
+        raise FaceswapError(f"{folder}: faceset images are {w}x{h}, not square aligned crops; re-extract it")
+    if h < resolution:
+        raise FaceswapError(
+            f"{folder}: faceset images are {h} px but the model trains at {resolution} px; "
+            f"re-extract with a size of at least {resolution} or train at --resolution {h}"
+        )
+    arr = np.stack(images)
+    if h > resolution:
+        arr = np.stack([cv2.resize(img, (resolution, resolution), interpolation=cv2.INTER_AREA) for img in arr])
+    lm = torch.from_numpy(landmarks) if landmarks is not None and len(landmarks) == len(arr) else None
+    return Faceset(folder, torch.from_numpy(np.ascontiguousarray(arr)), lm, int(h), coverage)
+
+
+def step_generator(seed: int, step: int, rank: int, device: torch.device) -> torch.Generator:
+    """A generator whose state depends only on (seed, step, rank): exact resume, distinct ranks."""
+    gen = torch.Generator(device=device)
+    gen.manual_seed((seed * 1_000_003 + step * 7919 + rank * 104_729) % (2**63 - 1))
+    return gen
+
+
+class SwapBatches:
+    """Deterministic per-step batch maker: `batches(step) -> dict` for faceswap.training.fit.
+
+    Each call samples `batch_size` faces of A and of B (with replacement) and
+    augments them on the facesets' device. The dict keys match SwapTrainer's
+    forward: a_in, a_target, b_in, b_target (float (B, 3[+1], R, R) in [0, 1]).
+    With `mask_a`/`mask_b` ((1,1,R,R) mask targets) the targets carry a 4th channel.
+    """
+
+    def __init__(
+        self,
+        faces_a: Faceset,
+        faces_b: Faceset,
+        batch_size: int,
+        resolution: int,
+        seed: int = 0,
+        rank: int = 0,
+        aug: AugmentConfig | None = None,
+        mask_a: torch.Tensor | None = None,
+        mask_b: torch.Tensor | None = None,
+    ):
+        self.a, self.b = faces_a, faces_b
+        self.batch_size, self.resolution = batch_size, resolution
+        self.seed, self.rank = seed, rank
+        self.aug = aug or AugmentConfig()
+        self.mask_a, self.mask_b = mask_a, mask_b
+
+    def _side(self, faces: Faceset, mask: torch.Tensor | None, gen: torch.Generator):
+        device = faces.images.device
+        idx = torch.randint(len(faces), (self.batch_size,), generator=gen, device=device)
+        extra = None if mask is None else mask.to(device).expand(self.batch_size, -1, -1, -1)
+        return augment(faces.images[idx], self.resolution, gen, self.aug, extra=extra)
+
+    def __call__(self, step: int) -> dict[str, torch.Tensor]:
+        gen = step_generator(self.seed, step, self.rank, self.a.images.device)
+        a_in, a_target = self._side(self.a, self.mask_a, gen)
+        b_in, b_target = self._side(self.b, self.mask_b, gen)
+        return {"a_in": a_in, "a_target": a_target, "b_in": b_in, "b_target": b_target}

@@ -1,0 +1,158 @@
+"""Reconstruction losses for face-swap training.
+
+Default: L1 + DSSIM, as face-swap trainers have long used: L1 keeps colours
+right, DSSIM = (1 - SSIM) / 2 (Wang et al. 2004, "Image quality assessment:
+from error visibility to structural similarity") keeps edges and texture sharp.
+`"mse"` swaps L1 for the squared error.
+
+Both terms are weighted per pixel: 1 everywhere, plus `eye_weight` and
+`mouth_weight` on soft (Gaussian) blobs around the eyes and the mouth, whose
+positions come from the faceset's aligned landmarks (or the alignment
+template): the regions a viewer reads expression from get more of the
+gradient.
+
+Reduction: a weighted MEAN over pixels and channels, mean over the batch, so
+the numbers do not depend on the resolution (unlike the library's sum-over-data
+convention in faceswap.models.autoencoder, which suits likelihoods; a per-pixel
+mean suits a perceptual mix of terms). Shapes: (B, 3, H, W) in [0, 1].
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+# Normalised (x, y) in the aligned crop: left eye, right eye, nose, mouth left,
+# mouth right. Used when neither the faceset nor faceswap.extract.align gives one.
+DEFAULT_TEMPLATE = ((0.35, 0.40), (0.65, 0.40), (0.50, 0.56), (0.37, 0.72), (0.63, 0.72))
+
+LOSSES = ("l1+dssim", "mse+dssim", "l1", "mse")
+
+
+def template_points() -> torch.Tensor:
+    """(5, 2) normalised landmark template, from faceswap.extract.align when present."""
+    try:
+        from faceswap.extract.align import TEMPLATE  # type: ignore
+
+        t = torch.as_tensor(TEMPLATE, dtype=torch.float32).reshape(5, 2)
+        if t.max() > 1.5:  # a template in pixels of some size: normalise
+            t = t / t.max()
+        return t
+    except Exception:
+        return torch.tensor(DEFAULT_TEMPLATE, dtype=torch.float32)
+
+
+def region_weights(
+    size: int, landmarks: torch.Tensor | None = None, eye_weight: float = 1.0, mouth_weight: float = 1.0
+) -> torch.Tensor:
+    """(1, 1, size, size) weight map: 1 + Gaussian blobs on the eyes and mouth.
+
+    landmarks: (5, 2) normalised [0, 1] crop coordinates (the template, or the
+    faceset's mean landmarks). Blob radius scales with the eye distance.
+    """
+    pts = template_points() if landmarks is None else torch.as_tensor(landmarks, dtype=torch.float32).reshape(5, 2)
+    eye_dist = float((pts[1] - pts[0]).norm()) or 0.3
+    coords = (torch.arange(size, dtype=torch.float32) + 0.5) / size
+    yy, xx = torch.meshgrid(coords, coords, indexing="ij")
+
+    def blob(centre: torch.Tensor, sx: float, sy: float) -> torch.Tensor:
+        return torch.exp(-(((xx - centre[0]) / sx) ** 2 + ((yy - centre[1]) / sy) ** 2) / 2)
+
+    s = eye_dist * 0.25
+    eyes = torch.maximum(blob(pts[0], s, s * 0.7), blob(pts[1], s, s * 0.7))
+    mouth = blob((pts[3] + pts[4]) / 2, eye_dist * 0.45, s * 0.8)
+    return (1 + eye_weight * eyes + mouth_weight * mouth).view(1, 1, size, size)
+
+
+def _gaussian_window(size: int = 11, sigma: float = 1.5, device=None, dtype=None) -> torch.Tensor:
+    x = torch.arange(size, device=device, dtype=torch.float32) - (size - 1) / 2
+    g = torch.exp(-(x**2) / (2 * sigma**2))
+    g = g / g.sum()
+    return g.to(dtype or torch.float32)
+
+
+def ssim_map(x: torch.Tensor, y: torch.Tensor, window: int = 11, sigma: float = 1.5) -> torch.Tensor:
+    """Per-pixel SSIM (B, C, H, W) with a separable Gaussian window, 'same' padding (reflect)."""
+    c = x.shape[1]
+    g = _gaussian_window(window, sigma, x.device, x.dtype)
+    kx = g.view(1, 1, 1, -1).expand(c, 1, 1, window)
+    ky = g.view(1, 1, -1, 1).expand(c, 1, window, 1)
+    pad = window // 2
+
+    def blur(t: torch.Tensor) -> torch.Tensor:
+        t = F.pad(t, (pad, pad, pad, pad), mode="reflect")
+        return F.conv2d(F.conv2d(t, kx, groups=c), ky, groups=c)
+
+    c1, c2 = 0.01**2, 0.03**2
+    mx, my = blur(x), blur(y)
+    sxx = blur(x * x) - mx * mx
+    syy = blur(y * y) - my * my
+    sxy = blur(x * y) - mx * my
+    return ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx * mx + my * my + c1) * (sxx + syy + c2))
+
+
+def _wmean(t: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
+    if w is None:
+        return t.mean()
+    w = w.to(t.dtype).expand_as(t)
+    return (t * w).sum() / w.sum()
+
+
+class FaceLoss(torch.nn.Module):
+    """Weighted reconstruction loss; forward returns (total, parts dict).
+
+    kind: "l1+dssim" (default), "mse+dssim", "l1" or "mse".
+    weights: (1, 1, H, W) region weights (see region_weights) or None.
+    """
+
+    def __init__(self, kind: str = "l1+dssim", weights: torch.Tensor | None = None):
+        super().__init__()
+        if kind not in LOSSES:
+            raise ValueError(f"unknown loss {kind!r}; choose one of {', '.join(LOSSES)}")
+        self.kind = kind
+        self.register_buffer("weights", weights if weights is not None else torch.ones(1, 1, 1, 1), persistent=False)
+
+    def forward(self, pred: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        pred, target = pred.float(), target.float()
+        w = self.weights
+        if w.shape[-1] != pred.shape[-1]:
+            w = F.interpolate(w, size=pred.shape[-2:], mode="bilinear", align_corners=False)
+        diff = (pred - target).abs() if self.kind.startswith("l1") else (pred - target) ** 2
+        pix = _wmean(diff, w)
+        parts = {"pixel": pix}
+        total = pix
+        if self.kind.endswith("dssim"):
+            dssim = _wmean((1 - ssim_map(pred, target)) / 2, w)
+            parts["dssim"] = dssim
+            total = total + dssim
+        return total, parts
+
+
+def mask_loss(pred_mask: torch.Tensor, target_mask: torch.Tensor) -> torch.Tensor:
+    """Mean absolute error between a predicted (B,1,H,W) mask and its target."""
+    return (pred_mask.float() - target_mask.float()).abs().mean()
+
+
+def face_mask(size: int, landmarks: torch.Tensor | None = None) -> torch.Tensor:
+    """(1, 1, size, size) soft elliptical face mask from the landmarks (the mask target).
+
+    The ellipse spans the eyes to below the mouth with a soft edge; it is the
+    target the decoders' mask channel learns when training with --mask.
+    """
+    pts = template_points() if landmarks is None else torch.as_tensor(landmarks, dtype=torch.float32).reshape(5, 2)
+    eye_dist = float((pts[1] - pts[0]).norm()) or 0.3
+    centre = pts.mean(0)
+    rx, ry = eye_dist * 1.25, eye_dist * 1.6
+    coords = (torch.arange(size, dtype=torch.float32) + 0.5) / size
+    yy, xx = torch.meshgrid(coords, coords, indexing="ij")
+    r = ((xx - centre[0]) / rx) ** 2 + ((yy - centre[1] + 0.05 * ry) / ry) ** 2
+    return torch.sigmoid((1 - r) * 12).view(1, 1, size, size)
+
+
+def adversarial_available() -> bool:
+    """True when the library has a GAN module (faceswap.models.gan) to take a discriminator from."""
+    try:
+        import faceswap.models.gan  # noqa: F401
+    except ImportError:
+        return False
+    return True
