@@ -29,12 +29,14 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from faceswap.models.serialization import register_model
+
 __all__ = [
     "Likelihood",
     "GaussianLikelihood",
     "BernoulliLikelihood",
     "CategoricalLikelihood",
-    "likelihood_from_config",
+    "get_likelihood",
 ]
 
 _LOG_2PI = math.log(2.0 * math.pi)
@@ -68,13 +70,15 @@ class Likelihood:
 
     @property
     def config(self) -> dict[str, Any]:
-        return {"type": self.name}
+        """Constructor arguments (JSON-able); ``type(self)(**config)`` rebuilds the object."""
+        return {}
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.config.items() if k != "type")
+        args = ", ".join(f"{k}={v!r}" for k, v in self.config.items())
         return f"{type(self).__name__}({args})"
 
 
+@register_model
 class GaussianLikelihood(Likelihood):
     """Diagonal Gaussian N(x; mu, sigma^2).
 
@@ -116,10 +120,11 @@ class GaussianLikelihood(Likelihood):
 
     @property
     def config(self):
-        return {"type": self.name, "learn_variance": self.learn_variance, "sigma": self.sigma,
+        return {"learn_variance": self.learn_variance, "sigma": self.sigma,
                 "min_logvar": self.min_logvar, "max_logvar": self.max_logvar}
 
 
+@register_model
 class BernoulliLikelihood(Likelihood):
     """Independent Bernoulli per data dimension, parameterised by logits (k=1).
 
@@ -139,6 +144,7 @@ class BernoulliLikelihood(Likelihood):
         return torch.sigmoid(params)
 
 
+@register_model
 class CategoricalLikelihood(Likelihood):
     """A categorical distribution over ``num_classes`` intensity levels per data dimension.
 
@@ -184,18 +190,18 @@ class CategoricalLikelihood(Likelihood):
 
     @property
     def config(self):
-        return {"type": self.name, "num_classes": self.num_classes}
+        return {"num_classes": self.num_classes}
 
 
 _LIKELIHOODS = {c.name: c for c in (GaussianLikelihood, BernoulliLikelihood, CategoricalLikelihood)}
 
 
-def likelihood_from_config(cfg: dict[str, Any] | str) -> Likelihood:
-    """Rebuild a likelihood from its ``.config`` (or from a bare name such as ``"bernoulli"``)."""
-    if isinstance(cfg, str):
-        cfg = {"type": cfg}
-    cfg = dict(cfg)
-    kind = cfg.pop("type", None)
-    if kind not in _LIKELIHOODS:
-        raise ValueError(f"unknown likelihood {kind!r}; expected one of {sorted(_LIKELIHOODS)}")
-    return _LIKELIHOODS[kind](**cfg)
+def get_likelihood(name: str, **kwargs: Any) -> Likelihood:
+    """A likelihood by short name: "gaussian", "bernoulli" or "categorical".
+
+    Likelihoods are registered like models, so an autoencoder that uses one saves it in its
+    config as ``{"type": "BernoulliLikelihood", "config": {...}}`` and rebuilds it on load.
+    """
+    if name not in _LIKELIHOODS:
+        raise ValueError(f"unknown likelihood {name!r}; expected one of {sorted(_LIKELIHOODS)}")
+    return _LIKELIHOODS[name](**kwargs)

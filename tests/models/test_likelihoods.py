@@ -9,7 +9,7 @@ from faceswap.models.likelihoods import (
     BernoulliLikelihood,
     CategoricalLikelihood,
     GaussianLikelihood,
-    likelihood_from_config,
+    get_likelihood,
 )
 
 
@@ -60,11 +60,26 @@ def test_categorical_quantises_and_samples_in_range():
 def test_config_round_trip_and_unknown_name():
     for lik in (GaussianLikelihood(learn_variance=True, sigma=0.3), BernoulliLikelihood(),
                 CategoricalLikelihood(8)):
-        again = likelihood_from_config(lik.config)
-        assert type(again) is type(lik) and again.config == lik.config
-    assert isinstance(likelihood_from_config("bernoulli"), BernoulliLikelihood)
+        again = type(lik)(**lik.config)
+        assert again.config == lik.config
+    assert isinstance(get_likelihood("bernoulli"), BernoulliLikelihood)
     with pytest.raises(ValueError, match="unknown likelihood"):
-        likelihood_from_config("poisson")
+        get_likelihood("poisson")
+
+
+def test_autoencoder_with_likelihood_saves_and_loads(tmp_path):
+    from faceswap.models.autoencoder import DenseAutoEncoder
+    from faceswap.models.serialization import load_model, save_model
+
+    lik = GaussianLikelihood(learn_variance=True)
+    ae = DenseAutoEncoder([6, 3, 12], recon_loss=lik)  # decoder gives mean + log-variance
+    x = torch.rand(5, 6)
+    out = ae(x)
+    assert out.recon.shape == x.shape and out.loss.dim() == 0
+    save_model(ae, tmp_path / "m")
+    again = load_model(tmp_path / "m")
+    assert isinstance(again.likelihood, GaussianLikelihood) and again.likelihood.learn_variance
+    torch.testing.assert_close(again(x).loss, ae.eval()(x).loss)
 
 
 def test_learned_variance_is_trainable():
