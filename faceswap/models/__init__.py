@@ -1,0 +1,46 @@
+"""faceswap.models: a small PyTorch autoencoder library (pure torch; no file or video I/O but
+its own save/load, no face knowledge beyond the swap model).
+
+Every model's ``forward`` returns a ``ModelOutput`` with the ``loss`` and its named ``parts``;
+losses follow one reduction convention (sum over data dimensions, mean over the batch; see
+``autoencoder.reduce_loss``). Models are saved as ``config.json`` + ``model.safetensors``.
+"""
+
+from faceswap.models.serialization import (
+    ModelError,
+    load_model,
+    read_model_config,
+    register_model,
+    registered_models,
+    save_model,
+)
+from faceswap.models.autoencoder import (
+    AutoEncoder,
+    ConvAutoEncoder,
+    DenseAutoEncoder,
+    ModelOutput,
+    conv_autoencoder,
+    dense_autoencoder,
+    reduce_loss,
+)
+from faceswap.models.swap import SwapAutoEncoder, SwapConfig
+
+__all__ = [
+    "AutoEncoder",
+    "ConvAutoEncoder",
+    "DenseAutoEncoder",
+    "ModelError",
+    "ModelOutput",
+    "SwapAutoEncoder",
+    "SwapConfig",
+    "conv_autoencoder",
+    "dense_autoencoder",
+    "load_model",
+    "read_model_config",
+    "reduce_loss",
+    "register_model",
+    "registered_models",
+    "save_model",
+]
+
+# ---- model families (issue 6): add imports and __all__ entries below this line
