@@ -50,6 +50,36 @@ def _main(
 # ---- end train ---------------------------------------------------------------
 
 # ---- convert (issue 5) -------------------------------------------------------
+@app.command()
+def convert(
+    input: Path = typer.Argument(..., help="A video, an image, or a folder of images."),
+    model_dir: Path = typer.Option(..., "--model-dir", "-m", help="Model directory made by `faceswap train`."),
+    output: Path = typer.Option(..., "--output", "-o", help="Output .mp4 (video), .png (image) or folder (folder of images)."),
+    to: Optional[str] = typer.Option(None, "--to", help="Identity (or faceset name) whose face is painted (default: the other one)."),
+    alignments: Optional[Path] = typer.Option(None, "--alignments", "-a", help="alignments.json of this video (from extract): skip detection."),
+    mask: str = typer.Option("auto", "--mask", help="auto | learned | face | ellipse | box."),
+    mask_erode: float = typer.Option(0.0, "--mask-erode", help="Shrink the mask by this % of the face crop (negative grows it)."),
+    mask_blur: float = typer.Option(5.0, "--mask-blur", help="Feather the mask edge over this % of the face crop."),
+    color: str = typer.Option("reinhard", "--color", help="none | mean | reinhard | hist."),
+    blend: str = typer.Option("alpha", "--blend", help="alpha | poisson."),
+    smooth: bool = typer.Option(True, "--smooth/--no-smooth", help="Smooth the face alignment over time (video)."),
+    watermark: Optional[str] = typer.Option(None, "--watermark", help="Draw this visible label on every frame."),
+    device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, cuda:N (default: GPU when present)."),
+    batch_size: int = typer.Option(16, "--batch-size", "-b", min=1, help="Faces per model call."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing output."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the progress bar."),
+) -> None:
+    """Swap the faces of a video or images; the output is labelled as synthetic media."""
+    from faceswap.convert import convert as run_convert
+
+    summary = run_convert(
+        input, model_dir, output, to=to, alignments=alignments, mask=mask, mask_erode=mask_erode,
+        mask_blur=mask_blur, color=color, blend=blend, smooth=smooth, watermark=watermark, device=device,
+        batch_size=batch_size, force=force, progress=progress,
+    )
+    typer.echo(str(summary))
+
+
 # ---- end convert -------------------------------------------------------------
 
 # ---- demo and evaluate (issue 7) --------------------------------------------

@@ -1,0 +1,437 @@
+"""convert(): swap the faces of a video, an image or a folder of images.
+
+Per frame: find the faces (reused alignments, or detection and tracking as
+extract does), smooth their landmarks over time (video), align each face to
+the model's template at the model's resolution and coverage, swap the faces
+in batches through the decoder of `to`, then per face build the mask, correct
+the colour (in aligned space) and warp face and mask back with the alignment
+matrix to blend them into the frame. Frames without a face pass unchanged.
+
+Four stages overlap, joined by small bounded queues (memory stays flat with
+the video's length):
+
+    read (decode) -> locate + crop -> swap (batched model) -> blend + write (encode)
+
+Each stage is a thread; OpenCV, PyAV and torch release the GIL in their heavy
+work, so the stages really run side by side. The model runs on the GPU when
+there is one.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+import numpy as np
+import torch
+
+from faceswap.convert.blend import check_blend, crop, paste, watermark as draw_watermark
+from faceswap.convert.color import check_color, correct_color
+from faceswap.convert.masks import MaskMaker, resolve_mask_kind
+from faceswap.convert.smoothing import LandmarkSmoother
+from faceswap.errors import FaceswapError
+from faceswap.fileio import check_version, read_json
+
+DEFAULT_COVERAGE = 0.75  # used only when neither the model nor the alignments say
+_END = object()
+
+
+@dataclass
+class ConvertSummary:
+    """What a conversion did."""
+
+    output: Path
+    frames: int = 0
+    faces_swapped: int = 0
+    frames_without_face: int = 0
+    seconds: float = 0.0
+    to: str = ""
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    truncated: bool = False
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+    def __str__(self) -> str:
+        text = (f"{self.output}: {self.frames} frames, {self.faces_swapped} faces swapped to {self.to!r}, "
+                f"{self.frames_without_face} frames without a face ({self.fps:.1f} fps)")
+        if self.skipped:
+            text += f"; skipped {len(self.skipped)} unreadable images"
+        if self.truncated:
+            text += "; the input ended early (truncated file)"
+        return text
+
+
+# ---------------------------------------------------------------------------------------------
+# Options and inputs
+# ---------------------------------------------------------------------------------------------
+def _output_kind(input_path: Path, output: Path, is_image: bool) -> str:
+    if input_path.is_dir():
+        if output.exists() and not output.is_dir():
+            raise FaceswapError(f"{output}: is a file; a folder of images converts into a folder")
+        if output.suffix.lower() in (".mp4", ".png", ".jpg"):
+            raise FaceswapError(f"{output}: a folder of images converts into a folder; give a folder path")
+        return "folder"
+    if is_image:
+        if output.suffix.lower() != ".png":
+            raise FaceswapError(f"{output}: images convert to PNG (which carries the synthetic-media tag); use a .png path")
+        return "image"
+    if output.suffix.lower() != ".mp4":
+        raise FaceswapError(f"{output}: videos convert to H.264 mp4; use a .mp4 output path")
+    return "video"
+
+
+def _check_output(input_path: Path, output: Path, force: bool) -> None:
+    if output.exists() and output.resolve() == input_path.resolve():
+        raise FaceswapError(f"{output}: is the input; choose another output path")
+    if output.exists() and not force and not (output.is_dir() and not any(output.iterdir())):
+        raise FaceswapError(f"{output}: output already exists; pass --force to overwrite it")
+
+
+def pick_identity(to: str | None, identities: list[str], meta: dict, model_dir: Path,
+                  alignments: Path | None = None) -> str:
+    """The decoder that paints the face: `to` as an identity name or as the
+    name of a faceset the model was trained on; by default the other identity
+    of a two-identity model (B, unless the alignments come from B's faceset)."""
+    sets = {ident: meta.get(f"faceset_{ident}") for ident in identities}
+    if to is None:
+        if len(identities) != 2:
+            raise FaceswapError(f"{model_dir}: the model has identities {', '.join(identities)}; pick one with --to")
+        a, b = identities
+        if alignments is not None and sets.get(b):
+            if Path(sets[b]).resolve() == alignments.resolve().parent:
+                return a
+        return b
+    if to in identities:
+        return to
+    for ident, faceset in sets.items():
+        if faceset and to in (faceset, Path(faceset).name):
+            return ident
+    known = ", ".join(f"{i} ({Path(sets[i]).name})" if sets.get(i) else i for i in identities)
+    raise FaceswapError(f"--to {to}: {model_dir} has no identity {to!r}; it has: {known}")
+
+
+def load_alignments(path: Path, info) -> tuple[dict[int, list[np.ndarray]], float | None]:
+    """Landmarks per frame from a faceset's alignments.json, checked against the input."""
+    doc = read_json(path, "alignments file")
+    check_version(path, doc.get("version"), 1, "alignments file")
+    if not isinstance(doc.get("frames"), dict):
+        raise FaceswapError(f"{path}: alignments file has no 'frames'; re-extract the faceset")
+    w, h = doc.get("width"), doc.get("height")
+    if (w, h) != (info.width, info.height):
+        raise FaceswapError(f"{path}: alignments are for {w}x{h} frames, the input is {info.width}x{info.height}; "
+                            "use the alignments of this video or leave out --alignments")
+    n = doc.get("frame_count")
+    if n is not None and info.frame_count is not None and int(n) != int(info.frame_count):
+        raise FaceswapError(f"{path}: alignments are for {n} frames, the input has {info.frame_count}; "
+                            "use the alignments of this video or leave out --alignments")
+    frames: dict[int, list[np.ndarray]] = {}
+    try:
+        for key, faces in doc["frames"].items():
+            frames[int(key)] = [np.asarray(f["landmarks"], np.float32).reshape(5, 2) for f in faces]
+    except (KeyError, ValueError, TypeError) as e:
+        raise FaceswapError(f"{path}: malformed face entry ({e}); re-extract the faceset") from None
+    return frames, doc.get("coverage")
+
+
+# ---------------------------------------------------------------------------------------------
+# Stages
+# ---------------------------------------------------------------------------------------------
+class _Pipe:
+    """Bounded queue whose put/get give up when the pipeline is stopping."""
+
+    def __init__(self, stop: threading.Event, size: int):
+        self.q: queue.Queue = queue.Queue(maxsize=size)
+        self.stop = stop
+
+    def put(self, item: Any) -> None:
+        while not self.stop.is_set():
+            try:
+                self.q.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def __iter__(self) -> Iterator[Any]:
+        while not self.stop.is_set():
+            try:
+                item = self.q.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if item is _END:
+                return
+            yield item
+
+
+def _stage(name: str, fn: Callable[[], None], out: _Pipe | None, errors: list, stop: threading.Event) -> threading.Thread:
+    def run() -> None:
+        try:
+            fn()
+        except BaseException as e:  # noqa: BLE001 - handed to the main thread
+            errors.append(e)
+            stop.set()
+        finally:
+            if out is not None:
+                out.put(_END)
+
+    return threading.Thread(target=run, name=f"convert-{name}", daemon=True)
+
+
+class _Locator:
+    """Landmarks of the faces in each frame: from alignments, or detected."""
+
+    def __init__(self, frames: dict[int, list[np.ndarray]] | None, device, min_size: int = 40):
+        self.frames = frames
+        self.tracker = None
+        if frames is None:
+            from faceswap.convert.detect import FaceFinder
+
+            self.tracker = FaceFinder(device=device, min_size=min_size)
+
+    def __call__(self, index: int, image: np.ndarray) -> list[np.ndarray]:
+        if self.frames is not None:
+            return self.frames.get(index, [])
+        return self.tracker(image)
+
+
+def _frames_with_faces(reader, locate: _Locator, smoother: LandmarkSmoother | None, template: np.ndarray,
+                       size: int) -> Iterator[tuple[Any, list[tuple[np.ndarray, np.ndarray]]]]:
+    from faceswap.extract.align import umeyama
+
+    for frame in reader:
+        landmarks = locate(frame.index, frame.image)
+        if smoother is not None:
+            landmarks = smoother(frame.index, landmarks)
+        faces = []
+        for lm in landmarks:
+            m = umeyama(np.asarray(lm, np.float64), template).astype(np.float64)
+            faces.append((m, crop(frame.image, m, size)))
+        yield frame, faces
+
+
+def _swap_batches(items: Iterable, model, to: str, device: torch.device, batch_size: int,
+                  max_frames: int) -> Iterator[tuple[Any, list[tuple]]]:
+    """Group frames until `batch_size` faces (or `max_frames` frames), run the
+    model once on the group, and give each frame back with its swapped faces."""
+    from faceswap.runtime import autocast
+
+    pending: list = []
+    n_faces = 0
+
+    def flush():
+        crops = [c for _, faces in pending for _, c in faces]
+        outs: list[tuple[np.ndarray, np.ndarray | None]] = []
+        if crops:
+            x = torch.from_numpy(np.stack(crops)).to(device).permute(0, 3, 1, 2).float().div_(255)
+            with torch.inference_mode(), autocast(device):
+                face, mask = model.swap(x, to)
+            face = (face.float().clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).cpu().numpy()
+            mask = mask.float()[:, 0].cpu().numpy() if mask is not None else [None] * len(crops)
+            outs = list(zip(face, mask))
+        k = 0
+        for frame, faces in pending:
+            swapped = [(m, c, *outs[k + j]) for j, (m, c) in enumerate(faces)]
+            k += len(faces)
+            yield frame, swapped
+
+    for frame, faces in items:
+        pending.append((frame, faces))
+        n_faces += len(faces)
+        if n_faces >= batch_size or len(pending) >= max_frames:
+            yield from flush()
+            pending, n_faces = [], 0
+    if pending:
+        yield from flush()
+
+
+# ---------------------------------------------------------------------------------------------
+# Outputs
+# ---------------------------------------------------------------------------------------------
+def _png_info(tags: dict[str, str]):
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    for key, value in tags.items():
+        info.add_text(key, value)
+    info.add_text("Software", tags.get("generator", "faceswap"))
+    return info
+
+
+class _ImageSink:
+    """Writes PNGs (with the synthetic tags as tEXt chunks) into a temporary
+    folder beside the output, moved into place only when all succeeded."""
+
+    def __init__(self, output: Path, kind: str, tags: dict[str, str]):
+        self.output, self.kind, self.tags = output, kind, tags
+        output.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".partial", dir=output.parent))
+
+    def write(self, frame) -> None:
+        from PIL import Image
+
+        name = self.output.name if self.kind == "image" else f"{frame.name}.png"
+        Image.fromarray(frame.image).save(self.tmp / name, pnginfo=_png_info(self.tags))
+
+    def close(self) -> None:
+        if self.kind == "image":
+            os.replace(self.tmp / self.output.name, self.output)
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            return
+        if self.output.exists():
+            shutil.rmtree(self.output)
+        os.replace(self.tmp, self.output)
+
+    def abort(self) -> None:
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class _VideoSink:
+    def __init__(self, output: Path, info, tags: dict[str, str]):
+        from faceswap.video import VideoWriter
+
+        self.writer = VideoWriter(output, info.rate if info.rate else info.fps, info.width, info.height,
+                                  audio_from=info.path if info.has_audio else None, metadata=tags)
+
+    def write(self, frame) -> None:
+        self.writer.write(frame.image)
+
+    def close(self) -> None:
+        self.writer.close()
+
+    def abort(self) -> None:
+        partial = self.writer.abort()
+        Path(partial).unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# convert()
+# ---------------------------------------------------------------------------------------------
+def convert(
+    input: str | os.PathLike,
+    model_dir: str | os.PathLike,
+    output: str | os.PathLike,
+    *,
+    to: str | None = None,
+    alignments: str | os.PathLike | None = None,
+    mask: str = "auto",
+    mask_erode: float = 0.0,
+    mask_blur: float = 5.0,
+    color: str = "reinhard",
+    blend: str = "alpha",
+    smooth: bool = True,
+    watermark: str | None = None,
+    device: str | None = None,
+    batch_size: int = 16,
+    force: bool = False,
+    progress: bool = True,
+) -> ConvertSummary:
+    """Swap every face of `input` (a video, an image or a folder of images)
+    with identity `to` of the model in `model_dir`; write `output`.
+
+    Video -> H.264 mp4 with the input's audio copied, the same frame count,
+    fps and size; image -> PNG; folder -> folder of PNGs. Every output is
+    tagged as synthetic media (container metadata / PNG tEXt). mask_erode and
+    mask_blur are percentages of the face crop (negative erode dilates).
+    Raises FaceswapError (one line) for a missing or unreadable input, a model
+    directory that is not a model, an unknown identity or option, or an
+    existing output without `force`; nothing is overwritten then.
+    """
+    from faceswap import __version__
+    from faceswap.runtime import pick_device
+    from faceswap.train import load_swap_model
+    from faceswap.video import SYNTHETIC_TAGS, FrameReader
+
+    start = time.perf_counter()
+    input_path, output, model_dir = Path(input), Path(output), Path(model_dir)
+    check_color(color)
+    check_blend(blend)
+    if batch_size < 1:
+        raise FaceswapError(f"--batch-size {batch_size}: must be 1 or more")
+    reader = FrameReader(input_path)  # FaceswapError for a missing / unreadable input
+    info = reader.info
+    kind = _output_kind(input_path, output, info.is_image)
+    _check_output(input_path, output, force)
+    align_path = Path(alignments) if alignments is not None else None
+    frames_lm, align_cov = load_alignments(align_path, info) if align_path is not None else (None, None)
+
+    dev = pick_device(device)
+    model, meta = load_swap_model(model_dir, dev)
+    model.eval()
+    ident = pick_identity(to, list(model.identities), meta, model_dir, align_path)
+    mask_kind = resolve_mask_kind(mask, bool(model.has_mask))
+    size = int(model.resolution)
+    coverage = meta.get("coverage") or align_cov or DEFAULT_COVERAGE
+
+    from faceswap.extract.align import template_points
+
+    template = np.asarray(template_points(size, coverage), np.float64)
+    masks = MaskMaker(mask_kind, size, template, erode=mask_erode, blur=mask_blur)
+    smoother = LandmarkSmoother(info.fps or 30.0) if (smooth and kind == "video") else None
+    locate = _Locator(frames_lm, dev)
+
+    tags = SYNTHETIC_TAGS(__version__)
+    summary = ConvertSummary(output=output, to=ident)
+    stop = threading.Event()
+    errors: list[BaseException] = []
+    read_q, located_q, swapped_q = _Pipe(stop, 8), _Pipe(stop, 2 * batch_size), _Pipe(stop, 2 * batch_size)
+
+    def read_stage():
+        for frame in reader:
+            read_q.put(frame)
+
+    def locate_stage():
+        for item in _frames_with_faces(read_q, locate, smoother, template, size):
+            located_q.put(item)
+
+    def swap_stage():
+        for item in _swap_batches(located_q, model, ident, dev, batch_size, max_frames=2 * batch_size):
+            swapped_q.put(item)
+
+    threads = [_stage("read", read_stage, read_q, errors, stop),
+               _stage("locate", locate_stage, located_q, errors, stop),
+               _stage("swap", swap_stage, swapped_q, errors, stop)]
+    sink = _VideoSink(output, info, tags) if kind == "video" else _ImageSink(output, kind, tags)
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(reader) or None, unit="frame", desc="convert", disable=not progress, dynamic_ncols=True)
+    try:
+        for t in threads:
+            t.start()
+        for frame, faces in swapped_q:
+            for matrix, original, face, learned in faces:
+                m = masks(learned)
+                face = correct_color(face, original, m, color)
+                paste(frame.image, face, m, matrix, blend)
+            if watermark:
+                draw_watermark(frame.image, watermark)
+            sink.write(frame)
+            summary.frames += 1
+            summary.faces_swapped += len(faces)
+            summary.frames_without_face += not faces
+            bar.update(1)
+        for t in threads:
+            t.join()
+        if errors:
+            raise errors[0]
+        if summary.frames == 0:
+            raise FaceswapError(f"{input_path}: no frame could be read")
+    except BaseException:
+        stop.set()
+        sink.abort()
+        raise
+    finally:
+        bar.close()
+        stop.set()
+    sink.close()
+    summary.skipped = list(reader.skipped)
+    summary.truncated = bool(reader.truncated)
+    summary.seconds = time.perf_counter() - start
+    return summary
