@@ -1,0 +1,351 @@
+"""`train()`: two facesets -> a swap model directory, on faceswap.training.fit.
+
+The face-swap trainer is a thin use of the generic fit loop: `SwapTrainer`
+wraps the SwapAutoEncoder so that one forward pass on a batch of A and a batch
+of B returns one ModelOutput (loss = loss_a + loss_b); `SwapBatches` makes the
+batches as a pure function of (seed, step) on the training device, so a resumed
+run sees exactly the batches an uninterrupted one would have.
+
+Model directory (see CONTRACTS.md): config.json + model.safetensors (via
+save_model, metadata under extra["faceswap"]), trainer.pt (optimizer state and
+step, loaded with weights_only=True) and preview.png, each written atomically.
+
+Multi-GPU: launch with torchrun, e.g.
+    torchrun --standalone --nproc_per_node 4 -m faceswap.cli train A B -m MODEL
+Each process trains on its own GPU (LOCAL_RANK) with DistributedDataParallel
+and its own batches (the rank enters the batch seed); rank 0 alone writes
+checkpoints and previews. --batch-size is per process.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time as _time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from faceswap.errors import FaceswapError
+from faceswap.fileio import atomic_path
+from faceswap.train.checkpoint import (
+    TRAINER_FILE,
+    load_swap_model,
+    load_trainer_state,
+    model_meta,
+    resume_meta,
+    save_checkpoint,
+)
+from faceswap.train.data import SwapBatches, load_faces
+from faceswap.train.losses import FaceLoss, face_mask, region_weights
+from faceswap.train.presets import PRESETS, model_config
+from faceswap.train.preview import preview_grid, save_preview
+
+__all__ = ["train", "TrainSummary", "SwapTrainer", "load_swap_model", "parse_duration"]
+
+
+def parse_duration(text: str | None) -> float | None:
+    """'90', '90s', '20m', '1.5h' -> seconds (None passes through)."""
+    if text is None:
+        return None
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", str(text))
+    if not m:
+        raise FaceswapError(f"--time {text!r}: not a duration; use e.g. 90s, 20m or 1.5h")
+    return float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[m.group(2)]
+
+
+class SwapTrainer(nn.Module):
+    """forward(a_in, a_target, b_in, b_target) -> ModelOutput(loss = loss_a + loss_b).
+
+    a_in/b_in: (B, 3, R, R) warped faces; a_target/b_target: (B, 3 [+1 mask], R, R)
+    clean faces in [0, 1]. Each identity's decoder reconstructs its own faces
+    through the shared encoder. parts: loss_a, loss_b (reconstruction), and
+    mask_a/mask_b when the model has a mask channel.
+    """
+
+    def __init__(self, model: nn.Module, loss: FaceLoss, mask_weight: float = 1.0):
+        super().__init__()
+        self.model, self.loss_fn, self.mask_weight = model, loss, mask_weight
+
+    def _side(self, x: torch.Tensor, target: torch.Tensor, identity: str):
+        from faceswap.train.losses import mask_loss
+
+        face, mask = self.model.decode(self.model.encode(x), identity)
+        rec, _ = self.loss_fn(face, target[:, :3])
+        if mask is not None and target.shape[1] > 3:
+            return rec, mask_loss(mask, target[:, 3:4])
+        return rec, None
+
+    def forward(self, a_in, a_target, b_in, b_target):
+        from faceswap.models.autoencoder import ModelOutput
+
+        ia, ib = self.model.identities[:2]
+        loss_a, mask_a = self._side(a_in, a_target, ia)
+        loss_b, mask_b = self._side(b_in, b_target, ib)
+        total = loss_a + loss_b
+        parts = {"loss_a": loss_a.detach(), "loss_b": loss_b.detach()}
+        if mask_a is not None:
+            total = total + self.mask_weight * (mask_a + mask_b)
+            parts.update(mask_a=mask_a.detach(), mask_b=mask_b.detach())
+        return ModelOutput(loss=total, parts=parts)
+
+
+@dataclass
+class TrainSummary:
+    """What a train() call did."""
+
+    model_dir: Path
+    preset: str
+    resolution: int
+    start_step: int
+    step: int
+    seconds: float
+    examples_per_s: float
+    first: dict[str, float]
+    last: dict[str, float]
+    interrupted: bool = False
+
+    def describe(self) -> str:
+        la = f"loss A {self.first.get('loss_a', float('nan')):.4f} -> {self.last.get('loss_a', float('nan')):.4f}"
+        lb = f"loss B {self.first.get('loss_b', float('nan')):.4f} -> {self.last.get('loss_b', float('nan')):.4f}"
+        how = "interrupted; saved" if self.interrupted else "saved"
+        return (
+            f"{how} {self.model_dir} at step {self.step} ({self.step - self.start_step} steps in {self.seconds:.0f} s, "
+            f"{self.examples_per_s:.1f} faces/s); {la}; {lb}"
+        )
+
+
+def _distributed() -> tuple[int, int, int]:
+    """(rank, world_size, local_rank) from torchrun's environment; (0, 1, 0) otherwise."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    return int(os.environ.get("RANK", "0")), world, int(os.environ.get("LOCAL_RANK", "0"))
+
+
+def train(
+    faces_a: str | Path,
+    faces_b: str | Path,
+    model_dir: str | Path,
+    *,
+    iterations: int | None = None,
+    time: float | None = None,
+    batch_size: int | None = None,
+    preset: str = "lightweight",
+    resolution: int | None = None,
+    device: str | torch.device | None = None,
+    seed: int = 0,
+    loss: str = "l1+dssim",
+    mask: bool = False,
+    eye_weight: float = 1.0,
+    mouth_weight: float = 1.0,
+    adversarial: float = 0.0,
+    lr: float | None = None,
+    save_every: int = 500,
+    preview_every: int = 100,
+    compile: bool = False,
+    channels_last: bool | None = None,
+    tensorboard: str | Path | None = None,
+    progress: bool = True,
+) -> TrainSummary:
+    """Train (or resume) a swap model of faces A and B into `model_dir`.
+
+    iterations: steps to run in this call (None: until `time` runs out or Ctrl-C).
+    time: wall-clock budget in seconds. batch_size: faces per identity per step
+    (per process under torchrun). preset: lightweight | original | hires
+    (see faceswap.train.presets). resolution: default the preset's.
+    An existing model directory is resumed (same preset/resolution/mask, step
+    count and optimizer state continue); a mismatched one is refused.
+    Ctrl-C saves a checkpoint and returns (summary.interrupted is True).
+    Returns a TrainSummary; raises FaceswapError for user-fixable problems.
+    """
+    from faceswap.runtime import pick_device
+    from faceswap.training import Callback, fit
+
+    if preset not in PRESETS:
+        raise FaceswapError(f"--preset {preset!r}: unknown; choose one of {', '.join(PRESETS)}")
+    if iterations is not None and iterations < 0:
+        raise FaceswapError(f"--iterations {iterations}: must be >= 0")
+    rank, world, local_rank = _distributed()
+    if world > 1:
+        import torch.distributed as dist
+
+        if device is None and torch.cuda.is_available():
+            device = f"cuda:{local_rank}"
+        if not dist.is_initialized():
+            dist.init_process_group("nccl" if str(device or "").startswith("cuda") else "gloo")
+    dev = pick_device(str(device) if device is not None else None)
+    if dev.type == "cuda" and dev.index is None:
+        dev = torch.device("cuda", torch.cuda.current_device())
+    p = PRESETS[preset]
+    model_dir = Path(model_dir)
+
+    meta_old = resume_meta(model_dir, preset, resolution, mask)
+    res = int(meta_old["resolution"]) if meta_old else int(resolution or p.resolution)
+    bs = int(batch_size or p.batch_size)
+    if bs < 1:
+        raise FaceswapError(f"--batch-size {bs}: must be >= 1")
+
+    fa, fb = load_faces(faces_a, res), load_faces(faces_b, res)
+    for fs in (fa, fb):
+        old_cov = (meta_old or {}).get("coverage")
+        if old_cov is not None and fs.coverage is not None and abs(float(old_cov) - float(fs.coverage)) > 1e-6:
+            raise FaceswapError(
+                f"{fs.path}: faceset coverage {fs.coverage} differs from the model's {old_cov}; "
+                "re-extract with the same coverage or train a new model directory"
+            )
+    fa.to(dev), fb.to(dev)
+
+    torch.manual_seed(seed)
+    if meta_old:
+        model, _ = load_swap_model(model_dir, dev)
+        model.train()
+    else:
+        from faceswap.models.swap import SwapAutoEncoder
+
+        model = SwapAutoEncoder(model_config(p, res, mask)).to(dev)
+    start_step = int(meta_old["step"]) if meta_old else 0
+    if channels_last is None:
+        channels_last = dev.type == "cuda"
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+
+    lm_a, lm_b = fa.mean_landmarks(), fb.mean_landmarks()
+    weights = region_weights(res, lm_a, eye_weight, mouth_weight)
+    trainer = SwapTrainer(model, FaceLoss(loss, weights)).to(dev)
+    masks = (face_mask(res, lm_a), face_mask(res, lm_b)) if mask else (None, None)
+    batches = SwapBatches(fa, fb, bs, res, seed, rank, mask_a=masks[0], mask_b=masks[1])
+    if adversarial > 0:
+        from faceswap.train.losses import adversarial_available
+
+        if not adversarial_available():
+            import warnings
+
+            warnings.warn("--adversarial: faceswap.models.gan is not available; training without the GAN term")
+
+    step_model: nn.Module = trainer
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel as DDP
+
+        step_model = DDP(trainer, device_ids=[dev.index] if dev.type == "cuda" else None)
+    if compile:
+        step_model = torch.compile(step_model)
+
+    optimizer = _optimizer(trainer, lr or p.lr, dev)
+    if meta_old:
+        load_trainer_state(model_dir, optimizer, start_step)
+
+    meta = model_meta(preset, res, fa, fb, mask, loss, start_step)
+    is_main = rank == 0
+    fixed_a = batches._side(fa, None, torch.Generator(device=dev).manual_seed(seed + 12345))[1][:6]
+    fixed_b = batches._side(fb, None, torch.Generator(device=dev).manual_seed(seed + 54321))[1][:6]
+    state_box: dict = {"first": {}, "last": {}, "step": start_step}
+
+    def save(step: int) -> None:
+        if is_main:
+            save_checkpoint(model_dir, model, optimizer, dict(meta, step=step))
+
+    def write_preview(step: int) -> None:
+        if is_main:
+            save_preview(model_dir / "preview.png", preview_grid(model, fixed_a, fixed_b, model.identities[:2]))
+
+    monitor = _Monitor(state_box, start_step, bs * 2 * world, progress and is_main, tensorboard if is_main else None)
+    callbacks = [Callback(1, monitor)]
+    if save_every:
+        callbacks.append(Callback(save_every, lambda s: save(s.step)))
+    if preview_every:
+        callbacks.append(Callback(preview_every, lambda s: write_preview(s.step)))
+
+    steps = iterations if iterations is not None else (10**12 if time is None else 10**12)
+    interrupted = False
+    t0 = _time.perf_counter()
+    if is_main and not meta_old:
+        model_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        fit(
+            step_model,
+            batches,
+            steps=start_step + steps,
+            start_step=start_step,
+            optimizer=optimizer,
+            device=dev,
+            amp=True,
+            seed=seed,
+            callbacks=callbacks,
+            progress=False,
+            time_budget=time,
+            desc="train",
+        )
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        monitor.close()
+    seconds = _time.perf_counter() - t0
+    end = state_box["step"]
+    save(end)
+    write_preview(end)
+    if world > 1:
+        import torch.distributed as dist
+
+        dist.barrier()
+    done = end - start_step
+    return TrainSummary(
+        model_dir, preset, res, start_step, end, seconds, done * bs * 2 * world / max(seconds, 1e-9),
+        state_box["first"], state_box["last"], interrupted,
+    )
+
+
+def _optimizer(trainer: nn.Module, lr: float, dev: torch.device) -> torch.optim.Optimizer:
+    """Adam with beta1 = 0.5 (the deepfakes setting; steadier on reconstruction); fused where available."""
+    params = [q for q in trainer.parameters() if q.requires_grad]
+    try:
+        return torch.optim.Adam(params, lr=lr, betas=(0.5, 0.999), fused=True)
+    except (RuntimeError, TypeError):
+        return torch.optim.Adam(params, lr=lr, betas=(0.5, 0.999))
+
+
+class _Monitor:
+    """Per-step callback: tqdm bar (iteration, loss A, loss B, faces/s), TensorBoard, first/last losses."""
+
+    def __init__(self, box: dict, start: int, per_step: int, progress: bool, tensorboard):
+        self.box, self.start, self.per_step = box, start, per_step
+        self.t0 = _time.perf_counter()
+        self.bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(desc="train", initial=start, unit="it", dynamic_ncols=True)
+        self.tb = None
+        if tensorboard is not None:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+
+                self.tb = SummaryWriter(str(tensorboard))
+            except ImportError:
+                import warnings
+
+                warnings.warn("--tensorboard: the tensorboard package is not installed; not logging")
+
+    def __call__(self, state) -> None:
+        parts = {k: float(v) for k, v in (getattr(state, "parts", None) or {}).items()}
+        if not self.box["first"]:
+            self.box["first"] = parts
+        self.box["last"] = parts
+        self.box["step"] = state.step
+        rate = (state.step - self.start) * self.per_step / max(_time.perf_counter() - self.t0, 1e-9)
+        if self.bar is not None:
+            self.bar.update(state.step - self.bar.n)
+            self.bar.set_postfix(
+                {"A": f"{parts.get('loss_a', 0):.4f}", "B": f"{parts.get('loss_b', 0):.4f}", "faces/s": f"{rate:.1f}"},
+                refresh=False,
+            )
+        if self.tb is not None:
+            for k, v in parts.items():
+                self.tb.add_scalar(f"train/{k}", v, state.step)
+            self.tb.add_scalar("train/faces_per_s", rate, state.step)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        if self.tb is not None:
+            self.tb.close()
