@@ -1,0 +1,1 @@
+"""faceswap extract: detect, align and crop faces from videos and images into a faceset."""
