@@ -44,9 +44,72 @@ def _main(
 
 
 # ---- extract (issue 3) ------------------------------------------------------
+@app.command()
+def extract(
+    input: Path = typer.Argument(..., help="A video, an image, or a folder of images."),
+    output: Path = typer.Option(..., "--output", "-o", help="Faceset folder: aligned PNGs + alignments.json."),
+    size: int = typer.Option(256, "--size", "-s", help="Side of the aligned face crops in pixels."),
+    coverage: float = typer.Option(0.75, "--coverage", help="Fraction of the crop the face takes; smaller shows more around it."),
+    every: int = typer.Option(1, "--every", help="Examine every Nth frame only."),
+    max_faces: int = typer.Option(1, "--max-faces", help="Faces kept per frame, largest first (0: all)."),
+    min_size: int = typer.Option(40, "--min-size", help="Smallest face to keep, in pixels."),
+    threshold: float = typer.Option(0.9, "--threshold", help="Detector score a face needs (0-1)."),
+    blur: Optional[float] = typer.Option(None, "--blur", help="Drop crops whose variance of the Laplacian is below this (e.g. 50)."),
+    detect_size: int = typer.Option(640, "--detect-size", help="Longest side frames shrink to for full detection (0: full size)."),
+    redetect_every: int = typer.Option(25, "--redetect-every", help="Full detection at least every N examined frames (1: no tracking)."),
+    smooth: bool = typer.Option(False, "--smooth/--no-smooth", help="Smooth landmarks over time."),
+    device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, cuda:N (default: GPU when present)."),
+    batch_size: int = typer.Option(8, "--batch-size", "-b", help="Frames read and detected per batch."),
+    force: bool = typer.Option(False, "--force", "-f", help="Overwrite an existing output folder."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the progress bar and summary."),
+) -> None:
+    """Detect, align and crop faces into a faceset (re-running resumes an unfinished one)."""
+    from faceswap.extract import extract as run_extract
+
+    run_extract(
+        input, output, size=size, coverage=coverage, every=every, max_faces=max_faces, min_size=min_size,
+        threshold=threshold, blur=blur, detect_size=detect_size, redetect_every=redetect_every, smooth=smooth,
+        device=device, batch_size=batch_size, force=force, progress=progress,
+    )
+
+
 # ---- end extract -------------------------------------------------------------
 
 # ---- train (issue 4) ---------------------------------------------------------
+@app.command()
+def train(
+    faces_a: Path = typer.Argument(..., help="Faceset of identity A (from `faceswap extract`, or a folder of aligned faces)."),
+    faces_b: Path = typer.Argument(..., help="Faceset of identity B."),
+    model_dir: Path = typer.Option(..., "--model-dir", "-m", help="Model directory; an existing one is resumed."),
+    iterations: Optional[int] = typer.Option(None, "--iterations", "-i", help="Train until this total step count."),
+    time: Optional[str] = typer.Option(None, "--time", "-t", help="Wall-clock budget, e.g. 90s, 20m, 1.5h."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", "-b", help="Faces per identity per step (default: the preset's)."),
+    preset: str = typer.Option("lightweight", "--preset", "-p", help="lightweight | original | hires."),
+    resolution: Optional[int] = typer.Option(None, "--resolution", "-r", help="Face size in pixels (default: the preset's)."),
+    device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, cuda:N (default: GPU when present)."),
+    seed: int = typer.Option(0, "--seed", help="Random seed (batches are a function of seed and step)."),
+    loss: str = typer.Option("l1+dssim", "--loss", help="l1+dssim | mse+dssim | l1 | mse."),
+    mask: bool = typer.Option(False, "--mask", help="Decoders also learn a face mask for convert to blend with."),
+    adversarial: float = typer.Option(0.0, "--adversarial", help="Weight of a GAN term (needs faceswap.models.gan)."),
+    save_every: int = typer.Option(500, "--save-every", help="Checkpoint every N steps (also on Ctrl-C and at the end)."),
+    preview_every: int = typer.Option(100, "--preview-every", help="Write preview.png every N steps."),
+    compile: bool = typer.Option(False, "--compile", help="torch.compile the model (GPU)."),
+    tensorboard: Optional[Path] = typer.Option(None, "--tensorboard", help="Log losses to this TensorBoard folder."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the progress bar."),
+) -> None:
+    """Train a swap model: one shared encoder, one decoder per identity."""
+    from faceswap.train import train as run_train
+    from faceswap.train.pipeline import parse_duration
+
+    summary = run_train(
+        faces_a, faces_b, model_dir, iterations=iterations, time=parse_duration(time), batch_size=batch_size,
+        preset=preset, resolution=resolution, device=device, seed=seed, loss=loss, mask=mask,
+        adversarial=adversarial, save_every=save_every, preview_every=preview_every, compile=compile,
+        tensorboard=tensorboard, progress=progress,
+    )
+    typer.echo(summary.describe())
+
+
 # ---- end train ---------------------------------------------------------------
 
 # ---- convert (issue 5) -------------------------------------------------------
@@ -83,6 +146,40 @@ def convert(
 # ---- end convert -------------------------------------------------------------
 
 # ---- demo and evaluate (issue 7) --------------------------------------------
+@app.command()
+def demo(
+    output: Path = typer.Option(Path("demo-output"), "--output", "-o", help="Folder for the clips, facesets, swapped video and picture."),
+    train: bool = typer.Option(False, "--train", help="Retrain the demo model from scratch first (about 10 minutes on a laptop CPU)."),
+    iterations: int = typer.Option(3000, "--iterations", min=1, help="Training iterations with --train."),
+    device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, cuda:N (default: CUDA when present)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing output folder."),
+) -> None:
+    """Swap Grace Hopper's face onto Eileen Collins in a short clip (public-domain faces)."""
+    from faceswap.demo import demo as run_demo
+
+    run_demo(output, train=train, iterations=iterations, device=device, force=force)
+
+
+@app.command()
+def evaluate(
+    original: Path = typer.Argument(..., help="The source video."),
+    swapped: Path = typer.Argument(..., help="The converted video made from it."),
+    model: Path = typer.Option(..., "--model", "-m", help="The model directory used for the swap."),
+    faces_a: Optional[Path] = typer.Option(None, "--faces-a", help="Faceset of identity A (default: the one the model was trained on)."),
+    faces_b: Optional[Path] = typer.Option(None, "--faces-b", help="Faceset of identity B (default: the one the model was trained on)."),
+    every: int = typer.Option(1, "--every", min=1, help="Compare every Nth frame."),
+    device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, cuda:N (default: CUDA when present)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
+) -> None:
+    """Score a swap: reconstruction SSIM/PSNR, pose kept (landmarks), flicker."""
+    import json
+
+    from faceswap.evaluate import evaluate as run_evaluate
+
+    report = run_evaluate(original, swapped, model, faces_a=faces_a, faces_b=faces_b, every=every, device=device)
+    typer.echo(json.dumps(report.to_dict(), indent=1) if as_json else report.table())
+
+
 # ---- end demo and evaluate ---------------------------------------------------
 
 

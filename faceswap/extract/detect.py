@@ -24,7 +24,6 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from faceswap.runtime import pick_device
 
@@ -171,11 +170,8 @@ class Detector:
             sq = square_boxes(boxes)
             # MTCNN's (Matlab-born) convention: box x1..x2 covers pixels x1-1 .. x2-1, width x2-x1+1
             ib = np.round(sq).astype(np.float32) - np.float32([1, 1, 0, 0])
-            crops = []
-            for box in ib:
-                crop = torch.from_numpy(_crop(image, box)).permute(2, 0, 1)[None].float()
-                crops.append(F.interpolate(crop, size=(48, 48), mode="area"))
-            x = (torch.cat(crops).to(self.device) - 127.5) * 0.0078125
+            crops = np.stack([cv2.resize(_crop(image, box), (48, 48), interpolation=cv2.INTER_AREA) for box in ib])
+            x = (torch.from_numpy(crops).permute(0, 3, 1, 2).float().to(self.device) - 127.5) * 0.0078125
             with torch.inference_mode():
                 reg, pts, prob = self._onet(x)
             reg, pts, prob = reg.float().cpu().numpy(), pts.float().cpu().numpy(), prob.float().cpu().numpy()

@@ -1,0 +1,339 @@
+"""`extract`: a video, an image or a folder of images -> a faceset folder.
+
+Frames stream from `faceswap.video.FrameReader` in small chunks (memory stays
+flat however long the video), faces are found by the `Tracker` (full MTCNN on
+a downscaled key frame, cheap O-net tracking in between), aligned by a
+similarity transform to the template, and written as PNGs beside
+`alignments.json`. The JSON is rewritten atomically every few seconds with
+`"done"` (frames below it are finished) and `"complete": false`, so a killed
+run resumes where it stopped and a half-written faceset never reads as whole.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import shutil
+import sys
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from faceswap.errors import FaceswapError
+from faceswap.extract.align import DEFAULT_COVERAGE, LandmarkSmoother, align
+from faceswap.extract.faceset import ALIGNMENTS_NAME, Alignments, face_file
+
+SAVE_EVERY_S = 5.0
+# zlib level 1 with the SUB filter: ~2x faster than OpenCV's default, files ~10% larger
+_PNG_FAST = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_SUB]
+
+
+def _prefetch(iterable, depth: int):
+    """Iterate `iterable` in a background thread, `depth` items ahead (decoding
+    releases the GIL, so reading overlaps detection). Exceptions re-raise here."""
+    items: queue.Queue = queue.Queue(maxsize=max(1, depth))
+    done = object()
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            for item in iterable:
+                while not stop.is_set():
+                    try:
+                        items.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            items.put(done)
+        except BaseException as e:  # handed to the consumer
+            items.put(e)
+
+    thread = threading.Thread(target=work, name="extract-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = items.get()
+            if item is done:
+                break
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
+@dataclass
+class ExtractSummary:
+    """What one `extract` run did (counts cover the whole faceset after a resume)."""
+
+    output: Path
+    frames_read: int = 0            # frames decoded by this run (all, including the ones --every skips)
+    frames_processed: int = 0       # frames examined for faces (whole faceset)
+    faces_written: int = 0          # aligned crops in the faceset
+    frames_without_face: int = 0
+    blurry: int = 0                 # faces dropped by the blur filter
+    skipped: list[tuple[str, str]] = field(default_factory=list)   # unreadable images: (file, reason)
+    truncated: bool = False
+    truncation_note: str | None = None
+    resumed_from: int = 0           # first frame index this run looked at
+    full_detections: int = 0
+    seconds: float = 0.0
+    fps: float = 0.0                # frames examined per second by this run
+
+    def __str__(self) -> str:
+        lines = [
+            f"extract: {self.output}: {self.faces_written} faces written from {self.frames_processed} frames "
+            f"({self.frames_without_face} without a face"
+            + (f", {self.blurry} blurry faces dropped" if self.blurry else "")
+            + f"); {self.frames_read} frames read in {self.seconds:.1f} s ({self.fps:.1f} fps)"
+            + (f", resumed at frame {self.resumed_from}" if self.resumed_from else "")
+        ]
+        if self.truncated:
+            lines.append(f"warning: {self.truncation_note}")
+        for f, why in self.skipped:
+            lines.append(f"warning: skipped {f}: {why}")
+        return "\n".join(lines)
+
+
+def blur_score(image: np.ndarray) -> float:
+    """Variance of the Laplacian of the grey image: low means blurry (Pech-Pacheco et al. 2000)."""
+    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    return float(cv2.Laplacian(grey, cv2.CV_64F).var())
+
+
+def _write_png(path: Path, image: np.ndarray) -> None:
+    ok, buf = cv2.imencode(".png", np.ascontiguousarray(image[:, :, ::-1]), _PNG_FAST)
+    if not ok:
+        raise FaceswapError(f"{path}: could not encode the face image")
+    tmp = path.with_name(f".{path.name}.tmp")
+    buf.tofile(tmp)
+    os.replace(tmp, path)
+
+
+def _open_output(output: Path, source: Path, settings: dict, force: bool) -> tuple[Alignments | None, bool]:
+    """Decide between a fresh output and a resume. Returns (alignments to resume or None, created)."""
+    if output.exists() and not output.is_dir():
+        raise FaceswapError(f"{output}: exists and is not a folder; choose another output folder")
+    if force and output.exists():
+        shutil.rmtree(output)
+    if not output.exists() or not any(output.iterdir()):
+        created = not output.exists()
+        output.mkdir(parents=True, exist_ok=True)
+        return None, created
+    align_path = output / ALIGNMENTS_NAME
+    if not align_path.is_file():
+        raise FaceswapError(f"{output}: output folder exists and is not a faceset; pass --force to overwrite it")
+    old = Alignments.load(align_path)
+    same_source = Path(old.source).resolve() == source.resolve()
+    if not same_source or old.extra.get("settings") != settings:
+        what = "another source" if not same_source else "other settings"
+        raise FaceswapError(f"{output}: holds a faceset of {what}; pass --force to overwrite it")
+    return old, False
+
+
+def extract(
+    input: str | os.PathLike,
+    output: str | os.PathLike,
+    *,
+    size: int = 256,
+    coverage: float = DEFAULT_COVERAGE,
+    every: int = 1,
+    max_faces: int = 1,
+    min_size: int = 40,
+    threshold: float = 0.9,
+    blur: float | None = None,
+    detect_size: int = 640,
+    redetect_every: int = 25,
+    smooth: bool = False,
+    device: str | None = None,
+    batch_size: int = 8,
+    force: bool = False,
+    progress: bool = True,
+) -> ExtractSummary:
+    """Detect, align and crop the faces of `input` into the faceset folder `output`.
+
+    input: a video, an image, or a folder of images. size: side of the aligned
+    crops; coverage: fraction of the crop the tight face takes (smaller shows
+    more around it). every: examine every Nth frame. max_faces: faces kept per
+    frame, largest first (0: all). min_size: smallest face side in pixels;
+    threshold: detector score a face needs. blur: drop crops whose variance of
+    the Laplacian is below this (None: keep all). detect_size: longest side
+    frames shrink to for full detection; redetect_every: full detection at
+    least every N examined frames (1 disables tracking). smooth: temporal
+    smoothing of landmarks. Re-running into an unfinished `output` of the same
+    source and settings resumes; any other existing output needs `force`.
+
+    Raises FaceswapError for unreadable input, an output in the way, or when
+    no face is found at all.
+    """
+    from faceswap.extract.detect import Detector
+    from faceswap.extract.track import Tracker
+    from faceswap.video import FrameReader
+
+    for name, value, low in (("size", size, 16), ("every", every, 1), ("batch-size", batch_size, 1),
+                             ("redetect-every", redetect_every, 1), ("max-faces", max_faces, 0), ("min-size", min_size, 0)):
+        if value < low:
+            raise FaceswapError(f"--{name} {value}: must be at least {low}")
+    if not 0 < coverage <= 2:
+        raise FaceswapError(f"--coverage {coverage}: must be in (0, 2]; 0.75 shows the whole face with a margin")
+    if not 0 <= threshold < 1:
+        raise FaceswapError(f"--threshold {threshold}: must be in [0, 1)")
+    source, output = Path(input), Path(output)
+    reader = FrameReader(source, every=every)  # FaceswapError: missing, empty, not a video
+    info = reader.info
+    settings = {"size": size, "coverage": coverage, "every": every, "max_faces": max_faces, "min_size": min_size,
+                "threshold": threshold, "blur": blur, "smooth": smooth}
+    resume, created = _open_output(output, source, settings, force)
+    al = resume or Alignments(
+        source=str(source.resolve()), width=info.width, height=info.height, fps=info.fps,
+        frame_count=info.frame_count, size=size, coverage=coverage,
+        extra={"settings": settings, "complete": False},
+    )
+    if resume is not None and resume.extra.get("complete"):
+        return _finished_summary(output, resume, progress)
+    start = -(-al.done // every) * every  # next frame on the --every grid
+    reader = FrameReader(source, every=every, start=start) if start else reader
+
+    detector = Detector(device=device, min_size=min_size, detect_size=detect_size)
+    tracker = Tracker(detector, max_faces=max_faces, min_size=min_size, threshold=threshold,
+                      redetect_every=redetect_every)
+    smoothers: dict[int, LandmarkSmoother] = {}
+    summary = ExtractSummary(output=output, resumed_from=start)
+
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=max(0, len(reader) - (start // every if info.frame_count else 0)) or None,
+                   desc=f"extract {source.name}", unit="frame", dynamic_ncols=True, file=sys.stderr)
+    t0 = last_save = time.monotonic()
+    examined = 0
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="extract-writer")
+    writes: list[Future] = []
+
+    def flush() -> None:
+        """Wait for the PNGs queued so far (alignments.json lists only written files)."""
+        for w in writes:
+            w.result()
+        writes.clear()
+
+    def save() -> None:
+        flush()
+        al.save(output / ALIGNMENTS_NAME)
+
+    def run_chunk(chunk) -> None:
+        nonlocal examined
+        found = tracker.process([f.image for f in chunk])
+        for frame, faces in zip(chunk, found):
+            entries = []
+            for k in range(len(faces)):
+                landmarks = faces.landmarks[k]
+                if smooth:
+                    landmarks = smoothers.setdefault(k, LandmarkSmoother())(landmarks)
+                crop, matrix = align(frame.image, landmarks, size, coverage)
+                if blur is not None and blur_score(crop) < blur:
+                    summary.blurry += 1
+                    continue
+                name = face_file(frame.index, len(entries))
+                writes.append(writer.submit(_write_png, output / name, crop))
+                entries.append({
+                    "box": [round(float(v), 2) for v in faces.boxes[k]],
+                    "score": round(float(faces.scores[k]), 5),
+                    "landmarks": [[round(float(x), 3), round(float(y), 3)] for x, y in landmarks],
+                    "matrix": [[float(v) for v in row] for row in matrix],
+                    "file": name,
+                })
+            al.frames[frame.index] = entries
+            al.done = frame.index + 1
+        examined += len(chunk)
+        if len(writes) > 4 * batch_size:
+            flush()
+        if bar is not None:
+            bar.update(len(chunk))
+            bar.set_postfix(faces=al.face_count, refresh=False)
+
+    try:
+        chunk = []
+        for frame in _prefetch(reader, 2 * batch_size):
+            chunk.append(frame)
+            if len(chunk) >= batch_size:
+                run_chunk(chunk)
+                chunk = []
+                if time.monotonic() - last_save > SAVE_EVERY_S:
+                    save()
+                    last_save = time.monotonic()
+        if chunk:
+            run_chunk(chunk)
+        flush()
+    except BaseException:
+        if al.done > 0:  # keep what is finished: the next run resumes from it
+            try:
+                save()
+            except Exception:
+                pass
+        raise
+    finally:
+        writer.shutdown(wait=True)
+        if bar is not None:
+            bar.close()
+
+    summary.seconds = time.monotonic() - t0
+    summary.fps = examined / summary.seconds if summary.seconds > 0 else 0.0
+    summary.frames_read = reader.frames_read
+    summary.frames_processed = len(al.frames)
+    summary.faces_written = al.face_count
+    summary.frames_without_face = sum(1 for v in al.frames.values() if not v)
+    summary.full_detections = tracker.full_detections
+    summary.skipped = list(reader.skipped)
+    if reader.truncated:
+        summary.truncated = True
+        decoded = reader.frames_read if not info.is_image else start + reader.frames_read
+        claim = f" of the {info.frame_count} its header claims" if info.frame_count else ""
+        detail = f" ({reader.error})" if getattr(reader, "error", None) else ""
+        summary.truncation_note = f"{source}: video is truncated or damaged: decoded {decoded} frames{claim}{detail}; extracted what decoded"
+
+    if summary.frames_processed == 0:
+        _discard(output, created)
+        raise FaceswapError(f"{source}: no frame could be read" + (f" ({reader.error})" if getattr(reader, "error", None) else ""))
+    if summary.faces_written == 0:
+        _discard(output, created)
+        why = f"{summary.blurry} faces were all dropped as blurry (--blur {blur})" if summary.blurry else (
+            f"no face found in {summary.frames_processed} frames (--threshold {threshold}, --min-size {min_size})")
+        raise FaceswapError(f"{source}: {why}; nothing was written")
+
+    al.extra.update(complete=True, truncated=summary.truncated, frames_read=reader.frames_read,
+                    skipped=[list(s) for s in summary.skipped])
+    al.save(output / ALIGNMENTS_NAME)
+    if progress:
+        print(summary, file=sys.stderr)
+    return summary
+
+
+def _finished_summary(output: Path, al: Alignments, progress: bool) -> ExtractSummary:
+    """Re-running on a complete faceset: nothing to do; report what is there."""
+    summary = ExtractSummary(
+        output=output, frames_processed=len(al.frames), faces_written=al.face_count,
+        frames_without_face=sum(1 for v in al.frames.values() if not v), resumed_from=al.done,
+        truncated=bool(al.extra.get("truncated")), skipped=[tuple(s) for s in al.extra.get("skipped", [])],
+    )
+    if progress:
+        print(f"extract: {output}: already complete ({summary.faces_written} faces from "
+              f"{summary.frames_processed} frames); pass --force to extract again", file=sys.stderr)
+    return summary
+
+
+def _discard(output: Path, created: bool) -> None:
+    """Remove an output that holds nothing useful, so it cannot pass for a faceset."""
+    align_path = output / ALIGNMENTS_NAME
+    if align_path.exists():
+        align_path.unlink()
+    if created or (output.is_dir() and not any(output.iterdir())):
+        shutil.rmtree(output, ignore_errors=True)
