@@ -89,3 +89,35 @@ def save_grid(images: torch.Tensor, path, nrow: int = 10, pad: int = 1, normalis
 def upscale(images: torch.Tensor, factor: int) -> torch.Tensor:
     """Nearest-neighbour enlargement so that tiny digits are visible in the PNGs."""
     return images.repeat_interleave(factor, dim=-1).repeat_interleave(factor, dim=-2)
+
+
+def train(model, data, steps: int, batch_size: int = 128, lr: float = 1e-3, seed: int = 0,
+          optimizer=None):
+    """Train ``model`` on random minibatches of ``data`` with the library's one fit loop.
+
+    ``batches(step)`` is deterministic per step (seeded by ``seed + step``). Returns the
+    list of losses.
+    """
+    def batches(step: int):
+        g = torch.Generator().manual_seed(seed * 1_000_003 + step)
+        return data[torch.randint(0, len(data), (batch_size,), generator=g)]
+
+    torch.manual_seed(seed)
+    try:
+        from faceswap.training import fit
+    except ImportError:  # the fit loop not merged yet: the same loop, minimal
+        fit = None
+    if fit is not None:
+        state = fit(model, batches, steps=steps, lr=lr, optimizer=optimizer, device="cpu", amp=False,
+                    seed=seed, progress=False)
+        return [h["loss"] for h in state.history]
+    opt = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
+    model.train()
+    losses = []
+    for step in range(steps):
+        out = model(batches(step))
+        opt.zero_grad(set_to_none=True)
+        out.loss.backward()
+        opt.step()
+        losses.append(out.loss.item())
+    return losses
