@@ -18,7 +18,7 @@ def _script(name: str):
     return module
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def one_thread():
     """Tiny full-batch problems: extra threads only add overhead (and contention on 2 cores)."""
     n = torch.get_num_threads()
@@ -27,7 +27,7 @@ def one_thread():
     torch.set_num_threads(n)
 
 
-def test_mitchell_838_learns_distinct_codes(one_thread):
+def test_mitchell_838_learns_distinct_codes():
     mitchell = _script("reproduce_mitchell")
     r = mitchell.run(seed=0, max_steps=5000)
     assert r.learned and r.distinct_codes, r.table()
@@ -35,7 +35,7 @@ def test_mitchell_838_learns_distinct_codes(one_thread):
     assert "hot output" in r.table()
 
 
-def test_linear_ae_matches_pca_and_nonlinear_beats_it(banknote_csv, tmp_path, one_thread):
+def test_linear_ae_matches_pca_and_nonlinear_beats_it(banknote_csv, tmp_path):
     pca = _script("reproduce_pca")
     r = pca.run(banknote_csv, linear_steps=300, nonlinear_steps=600)
     assert abs(r.linear_mse / r.pca_mse - 1) < 0.05, r.summary()
