@@ -67,10 +67,16 @@ def crop(frame: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray:
 
 
 def _alpha(region: np.ndarray, face: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    a = alpha[..., None]
-    mixed = region.astype(np.float32) * (1.0 - a) + face.astype(np.float32) * a
-    mixed = np.clip(np.round(mixed), 0, 255).astype(np.uint8)
-    return np.where(a > 0, mixed, region)
+    """region * (1 - a) + face * a, rounded; exact where a == 0 (1 * x + 0 * y == x
+    in float). Only the bounding box of a > 0 is computed."""
+    ys, xs = np.nonzero(alpha.any(axis=1))[0], np.nonzero(alpha.any(axis=0))[0]
+    out = region.copy()
+    if len(ys) == 0:
+        return out
+    sl = np.s_[ys[0]:ys[-1] + 1, xs[0]:xs[-1] + 1]
+    a = np.ascontiguousarray(alpha[sl], dtype=np.float32)
+    out[sl] = cv2.blendLinear(np.ascontiguousarray(face[sl]), np.ascontiguousarray(region[sl]), a, 1.0 - a)
+    return out
 
 
 def _poisson(region: np.ndarray, face: np.ndarray, alpha: np.ndarray) -> np.ndarray:

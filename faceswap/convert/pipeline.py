@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
+import cv2
 import numpy as np
 import torch
 
@@ -183,6 +184,11 @@ def _stage(name: str, fn: Callable[[], None], out: _Pipe | None, errors: list, s
                 out.put(_END)
 
     return threading.Thread(target=run, name=f"convert-{name}", daemon=True)
+
+
+def _limit_torch_threads(device: torch.device) -> None:
+    if device.type == "cpu":
+        torch.set_num_threads(1)
 
 
 class _Locator:
@@ -381,30 +387,24 @@ def convert(
     summary = ConvertSummary(output=output, to=ident)
     stop = threading.Event()
     errors: list[BaseException] = []
-    read_q, located_q, swapped_q = _Pipe(stop, 8), _Pipe(stop, 2 * batch_size), _Pipe(stop, 2 * batch_size)
+    read_q, located_q = _Pipe(stop, 8), _Pipe(stop, 2 * batch_size)
+    swapped_q, blended_q = _Pipe(stop, 2 * batch_size), _Pipe(stop, 8)
 
     def read_stage():
         for frame in reader:
             read_q.put(frame)
 
     def locate_stage():
+        _limit_torch_threads(dev)
         for item in _frames_with_faces(read_q, locate, smoother, template, size):
             located_q.put(item)
 
     def swap_stage():
+        _limit_torch_threads(dev)
         for item in _swap_batches(located_q, model, ident, dev, batch_size, max_frames=2 * batch_size):
             swapped_q.put(item)
 
-    threads = [_stage("read", read_stage, read_q, errors, stop),
-               _stage("locate", locate_stage, located_q, errors, stop),
-               _stage("swap", swap_stage, swapped_q, errors, stop)]
-    sink = _VideoSink(output, info, tags) if kind == "video" else _ImageSink(output, kind, tags)
-    from tqdm import tqdm
-
-    bar = tqdm(total=len(reader) or None, unit="frame", desc="convert", disable=not progress, dynamic_ncols=True)
-    try:
-        for t in threads:
-            t.start()
+    def blend_stage():
         for frame, faces in swapped_q:
             for matrix, original, face, learned in faces:
                 m = masks(learned)
@@ -412,10 +412,29 @@ def convert(
                 paste(frame.image, face, m, matrix, blend)
             if watermark:
                 draw_watermark(frame.image, watermark)
+            blended_q.put((frame, len(faces)))
+
+    threads = [_stage("read", read_stage, read_q, errors, stop),
+               _stage("locate", locate_stage, located_q, errors, stop),
+               _stage("swap", swap_stage, swapped_q, errors, stop),
+               _stage("blend", blend_stage, blended_q, errors, stop)]
+    sink = _VideoSink(output, info, tags) if kind == "video" else _ImageSink(output, kind, tags)
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(reader) or None, unit="frame", desc="convert", disable=not progress, dynamic_ncols=True)
+    # The stages are the parallelism: OpenCV's and torch's own pools would only
+    # contend with them (spinning OpenMP workers cost 2-10x on a busy 2-core CPU).
+    cv_threads, torch_threads = cv2.getNumThreads(), torch.get_num_threads()
+    cv2.setNumThreads(1)
+    _limit_torch_threads(dev)
+    try:
+        for t in threads:
+            t.start()
+        for frame, n_faces in blended_q:  # encoding runs here, beside the other stages
             sink.write(frame)
             summary.frames += 1
-            summary.faces_swapped += len(faces)
-            summary.frames_without_face += not faces
+            summary.faces_swapped += n_faces
+            summary.frames_without_face += not n_faces
             bar.update(1)
         for t in threads:
             t.join()
@@ -430,6 +449,8 @@ def convert(
     finally:
         bar.close()
         stop.set()
+        cv2.setNumThreads(cv_threads)
+        torch.set_num_threads(torch_threads)
     sink.close()
     summary.skipped = list(reader.skipped)
     summary.truncated = bool(reader.truncated)

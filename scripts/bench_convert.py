@@ -1,0 +1,243 @@
+"""Benchmark `faceswap convert` on a 720p clip (s18) on this machine.
+
+Figures (printed last):
+  - fps of convert() with reused alignments (the lightweight preset model),
+    and of convert() with detection + tracking (no alignments);
+  - fps of a naive baseline in the same run: full MTCNN detection on every
+    frame, one face at a time through the model, no threads, cv2 'mp4v' writer;
+    the ratio;
+  - peak memory (max RSS of a subprocess) converting a short and a long input;
+  - flicker: mean absolute frame-to-frame change inside the face box, input
+    vs output with smoothing on and off (lower is steadier).
+
+    python scripts/bench_convert.py [--frames 120] [--model DIR] [--long d6.mp4]
+
+Without --model an untrained lightweight model is built (speed does not depend
+on the weights; the flicker figure then measures alignment jitter of a blurry
+face rather than a trained one). Data: ../shared/data/faces (not in the repo).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+FACES = ROOT.parent / "shared" / "data" / "faces"
+
+
+def cut_clip(src: Path, dst: Path, frames: int | None) -> int:
+    """Re-encode the first `frames` frames of `src` (all with None), copying
+    the audio of that span. Returns the frame count."""
+    with av.open(str(src)) as inp, av.open(str(dst), "w", format="mp4") as out:
+        vin = inp.streams.video[0]
+        ain = inp.streams.audio[0] if inp.streams.audio else None
+        rate = vin.average_rate
+        vout = out.add_stream("libx264", rate=rate)
+        vout.width, vout.height, vout.pix_fmt = vin.codec_context.width, vin.codec_context.height, "yuv420p"
+        vout.options = {"crf": "18", "preset": "ultrafast"}
+        aout = out.add_stream_from_template(ain) if ain is not None else None
+        n = 0
+        for frame in inp.decode(vin):
+            if frames is not None and n == frames:
+                break
+            f = av.VideoFrame.from_ndarray(frame.to_ndarray(format="rgb24"), format="rgb24")
+            f.pts, f.time_base = n, Fraction(1) / rate
+            for p in vout.encode(f):
+                out.mux(p)
+            n += 1
+        for p in vout.encode():
+            out.mux(p)
+        if ain is not None:
+            inp.seek(0)
+            for p in inp.demux(ain):
+                if p.dts is None or p.size == 0:
+                    continue
+                if float(p.pts * ain.time_base) >= n / rate:
+                    break
+                p.stream = aout
+                out.mux(p)
+    return n
+
+
+def track_alignments(clip: Path, dst: Path) -> None:
+    """alignments.json for `clip`: MTCNN on the first frame, O-net tracking after."""
+    from faceswap.extract.detect import Detector
+    from faceswap.video import FrameReader
+
+    det = Detector(device="cpu")
+    reader = FrameReader(clip)
+    doc = {"version": 1, "source": str(clip), "width": reader.info.width, "height": reader.info.height,
+           "fps": reader.info.fps, "frame_count": reader.info.frame_count, "size": 256, "coverage": 0.75,
+           "frames": {}}
+    last = None
+    for frame in reader:
+        faces = det.detect([frame.image])[0] if last is None else det.refine(frame.image, last.boxes)
+        faces = faces.take(np.flatnonzero(faces.scores > 0.5)[:1])
+        if len(faces) == 0:
+            faces = det.detect([frame.image])[0].take(slice(0, 1))
+        last = faces if len(faces) else None
+        doc["frames"][str(frame.index)] = [{"box": b.tolist(), "score": float(s), "landmarks": lm.tolist()}
+                                           for b, s, lm in zip(faces.boxes, faces.scores, faces.landmarks)]
+    dst.write_text(json.dumps(doc))
+
+
+def make_model(folder: Path) -> Path:
+    import torch
+
+    from faceswap.models import save_model
+    from faceswap.models.swap import SwapAutoEncoder
+    from faceswap.train.presets import model_config
+
+    torch.manual_seed(0)
+    save_model(SwapAutoEncoder(model_config("lightweight")), folder,
+               extra={"faceswap": {"preset": "lightweight", "resolution": 64, "coverage": 0.75,
+                                   "identities": ["a", "b"], "mask": False, "step": 0}})
+    return folder
+
+
+def naive(clip: Path, model_dir: Path, out: Path) -> tuple[int, float]:
+    """The baseline: detect every frame, one face per model call, cv2 mp4v writer, one thread of work."""
+    import torch
+
+    from faceswap.convert.blend import crop, paste
+    from faceswap.convert.color import correct_color
+    from faceswap.convert.masks import MaskMaker
+    from faceswap.extract.align import template_points, umeyama
+    from faceswap.extract.detect import Detector
+    from faceswap.train import load_swap_model
+
+    model, meta = load_swap_model(model_dir, "cpu")
+    size = model.resolution
+    template = np.asarray(template_points(size, meta.get("coverage") or 0.75), np.float64)
+    masks = MaskMaker("face", size, template)
+    det = Detector(device="cpu", detect_size=None)  # full detection on the full frame
+    cap = cv2.VideoCapture(str(clip))
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    writer = None
+    n = 0
+    start = time.perf_counter()
+    while True:
+        ok, bgr = cap.read()
+        if not ok:
+            break
+        frame = np.ascontiguousarray(bgr[:, :, ::-1])
+        if writer is None:
+            writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps, (frame.shape[1], frame.shape[0]))
+        for lm in det.detect([frame])[0].landmarks:
+            m = umeyama(lm.astype(np.float64), template)
+            c = crop(frame, m, size)
+            x = torch.from_numpy(c).permute(2, 0, 1)[None].float() / 255
+            with torch.inference_mode():
+                face, _ = model.swap(x, "b")
+            face = (face[0].clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
+            mk = masks()
+            paste(frame, correct_color(face, c, mk, "reinhard"), mk, m, "alpha")
+        writer.write(np.ascontiguousarray(frame[:, :, ::-1]))
+        n += 1
+    writer.release()
+    return n, time.perf_counter() - start
+
+
+def peak_rss_mb(args: list[str]) -> tuple[float, float]:
+    """Run `python -c ...convert(...)` in a subprocess; (max RSS MB, seconds)."""
+    code = ("import sys; from faceswap.convert import convert; "
+            "convert(sys.argv[1], sys.argv[2], sys.argv[3], alignments=sys.argv[4], force=True, progress=False)")
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", code, *args])
+    _, status, usage = os.wait4(proc.pid, 0)
+    if status != 0:
+        raise SystemExit(f"memory run failed: {args}")
+    return usage.ru_maxrss / 1024, time.perf_counter() - start
+
+
+def flicker(video: Path, align: Path) -> float:
+    """Mean |frame[t] - frame[t-1]| inside the face box of frame t (union with t-1's)."""
+    doc = json.loads(align.read_text())
+    prev, total, count = None, 0.0, 0
+    with av.open(str(video)) as c:
+        for i, f in enumerate(c.decode(video=0)):
+            img = f.to_ndarray(format="rgb24").astype(np.int16)
+            faces = doc["frames"].get(str(i), [])
+            if prev is not None and faces:
+                x1, y1, x2, y2 = (int(round(v)) for v in faces[0]["box"])
+                y1, x1 = max(y1, 0), max(x1, 0)
+                total += np.abs(img[y1:y2, x1:x2] - prev[y1:y2, x1:x2]).mean()
+                count += 1
+            prev = img
+    return total / max(count, 1)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--frames", type=int, default=120, help="frames of s18 to convert (282 = all)")
+    ap.add_argument("--baseline-frames", type=int, default=40, help="frames for the slow naive baseline")
+    ap.add_argument("--model", type=Path, default=None, help="model directory (default: untrained lightweight)")
+    ap.add_argument("--long", type=Path, default=FACES / "d6.mp4", help="long input for the memory figure")
+    ap.add_argument("--short-frames", type=int, default=60)
+    ap.add_argument("--skip-memory", action="store_true")
+    args = ap.parse_args()
+
+    import torch
+
+    torch.set_num_threads(min(2, os.cpu_count() or 1))
+    from faceswap.convert import convert
+
+    work = Path(tempfile.mkdtemp(prefix="bench_convert_"))
+    model = args.model or make_model(work / "model")
+    clip, align = work / "s18.mp4", work / "s18.json"
+    n = cut_clip(FACES / "s18.mp4", clip, args.frames)
+    track_alignments(clip, align)
+    base_clip = work / "s18_base.mp4"
+    cut_clip(FACES / "s18.mp4", base_clip, args.baseline_frames)
+
+    fig: dict[str, float] = {}
+    s = convert(clip, model, work / "out_align.mp4", alignments=align, progress=False)
+    fig["fps_alignments"] = s.frames / s.seconds
+    s_off = convert(clip, model, work / "out_nosmooth.mp4", alignments=align, smooth=False, progress=False)
+    fig["fps_alignments_nosmooth"] = s_off.frames / s_off.seconds
+    s_det = convert(clip, model, work / "out_detect.mp4", progress=False)
+    fig["fps_detect"] = s_det.frames / s_det.seconds
+    nb, tb = naive(base_clip, model, work / "naive.mp4")
+    fig["fps_naive"] = nb / tb
+
+    if not args.skip_memory:
+        short, long_ = work / "short.mp4", work / "long.mp4"
+        ns = cut_clip(args.long, short, args.short_frames)
+        nl = cut_clip(args.long, long_, None)
+        track_alignments(short, work / "short.json")
+        track_alignments(long_, work / "long.json")
+        fig["mem_short_mb"], _ = peak_rss_mb([str(short), str(model), str(work / "ms.mp4"), str(work / "short.json")])
+        fig["mem_long_mb"], _ = peak_rss_mb([str(long_), str(model), str(work / "ml.mp4"), str(work / "long.json")])
+
+    fig["flicker_input"] = flicker(clip, align)
+    fig["flicker_smooth_on"] = flicker(work / "out_align.mp4", align)
+    fig["flicker_smooth_off"] = flicker(work / "out_nosmooth.mp4", align)
+
+    print(f"\nbench_convert: s18 720p, {n} frames (baseline {nb}), {os.cpu_count()} CPU cores, "
+          f"model {'untrained lightweight' if args.model is None else args.model}")
+    print(f"  convert, reused alignments      {fig['fps_alignments']:6.1f} fps   (smoothing off: {fig['fps_alignments_nosmooth']:.1f})")
+    print(f"  convert, detection + tracking   {fig['fps_detect']:6.1f} fps")
+    print(f"  naive baseline                  {fig['fps_naive']:6.1f} fps")
+    print(f"  ratio (alignments / naive)      {fig['fps_alignments'] / fig['fps_naive']:6.1f} x   (target >= 3x, >= 15 fps)")
+    print(f"  ratio (detection / naive)       {fig['fps_detect'] / fig['fps_naive']:6.1f} x")
+    if not args.skip_memory:
+        print(f"  peak memory: short ({ns} frames) {fig['mem_short_mb']:.0f} MB, long ({nl} frames) {fig['mem_long_mb']:.0f} MB "
+              f"({args.long.name})")
+    print(f"  flicker (mean |dframe| in face box): input {fig['flicker_input']:.2f}, "
+          f"output smoothing on {fig['flicker_smooth_on']:.2f}, off {fig['flicker_smooth_off']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
