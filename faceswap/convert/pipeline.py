@@ -40,7 +40,6 @@ from faceswap.convert.smoothing import LandmarkSmoother
 from faceswap.errors import FaceswapError
 from faceswap.fileio import check_version, read_json
 
-DEFAULT_COVERAGE = 0.75  # used only when neither the model nor the alignments say
 _END = object()
 
 
@@ -192,20 +191,23 @@ def _limit_torch_threads(device: torch.device) -> None:
 
 
 class _Locator:
-    """Landmarks of the faces in each frame: from alignments, or detected."""
+    """Landmarks of the faces in each frame: from alignments, or found by
+    extract's detector and tracker (full MTCNN on key frames, O-net tracking
+    in between)."""
 
     def __init__(self, frames: dict[int, list[np.ndarray]] | None, device, min_size: int = 40):
         self.frames = frames
         self.tracker = None
         if frames is None:
-            from faceswap.convert.detect import FaceFinder
+            from faceswap.extract.detect import Detector
+            from faceswap.extract.track import Tracker
 
-            self.tracker = FaceFinder(device=device, min_size=min_size)
+            self.tracker = Tracker(Detector(device=device, min_size=min_size), max_faces=0, min_size=min_size)
 
     def __call__(self, index: int, image: np.ndarray) -> list[np.ndarray]:
         if self.frames is not None:
             return self.frames.get(index, [])
-        return self.tracker(image)
+        return list(self.tracker.process([image])[0].landmarks)
 
 
 def _frames_with_faces(reader, locate: _Locator, smoother: LandmarkSmoother | None, template: np.ndarray,
@@ -366,6 +368,8 @@ def convert(
     kind = _output_kind(input_path, output, info.is_image)
     _check_output(input_path, output, force)
     align_path = Path(alignments) if alignments is not None else None
+    if align_path is not None and align_path.is_dir():  # a faceset folder
+        align_path = align_path / "alignments.json"
     frames_lm, align_cov = load_alignments(align_path, info) if align_path is not None else (None, None)
 
     dev = pick_device(device)
@@ -376,7 +380,7 @@ def convert(
     size = int(model.resolution)
     coverage = meta.get("coverage") or align_cov or DEFAULT_COVERAGE
 
-    from faceswap.extract.align import template_points
+    from faceswap.extract.align import DEFAULT_COVERAGE, template_points
 
     template = np.asarray(template_points(size, coverage), np.float64)
     masks = MaskMaker(mask_kind, size, template, erode=mask_erode, blur=mask_blur)

@@ -145,6 +145,13 @@ def test_convert_video_keeps_frames_audio_tag_and_background(clip, tmp_path):
     assert np.abs(fin[5].astype(int) - fout[5].astype(int)).mean() < 2.5
 
 
+def test_convert_with_detection_and_tracking(clip, tmp_path):
+    src, align, model = clip
+    s = convert(src, model, tmp_path / "d.mp4", progress=False)  # no alignments: extract's detector + tracker
+    assert s.frames == N_FRAMES and s.faces_swapped >= N_FRAMES - 1
+    assert len(_frames(tmp_path / "d.mp4")) == N_FRAMES
+
+
 def test_convert_options_and_watermark(clip, tmp_path):
     src, align, model = clip
     out = tmp_path / "w.mp4"
