@@ -1,0 +1,146 @@
+"""Files of a conversion: the input's alignments, the identity to paint, the
+output checks, and the sinks that write frames (H.264 mp4, or PNGs that carry
+the synthetic-media tags in tEXt chunks), each atomically: a video goes to a
+partial file renamed on success (faceswap.video.VideoWriter), images to a
+temporary folder moved into place at the end. Nothing is overwritten without
+`force`, and a failed run leaves the old output as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from faceswap.errors import FaceswapError
+from faceswap.fileio import check_version, read_json
+
+
+# ---------------------------------------------------------------------------------------------
+def output_kind(input_path: Path, output: Path, is_image: bool) -> str:
+    if input_path.is_dir():
+        if output.exists() and not output.is_dir():
+            raise FaceswapError(f"{output}: is a file; a folder of images converts into a folder")
+        if output.suffix.lower() in (".mp4", ".png", ".jpg"):
+            raise FaceswapError(f"{output}: a folder of images converts into a folder; give a folder path")
+        return "folder"
+    if is_image:
+        if output.suffix.lower() != ".png":
+            raise FaceswapError(f"{output}: images convert to PNG (which carries the synthetic-media tag); use a .png path")
+        return "image"
+    if output.suffix.lower() != ".mp4":
+        raise FaceswapError(f"{output}: videos convert to H.264 mp4; use a .mp4 output path")
+    return "video"
+
+
+def check_output(input_path: Path, output: Path, force: bool) -> None:
+    if output.exists() and output.resolve() == input_path.resolve():
+        raise FaceswapError(f"{output}: is the input; choose another output path")
+    if output.exists() and not force and not (output.is_dir() and not any(output.iterdir())):
+        raise FaceswapError(f"{output}: output already exists; pass --force to overwrite it")
+
+
+def pick_identity(to: str | None, identities: list[str], meta: dict, model_dir: Path,
+                  alignments: Path | None = None) -> str:
+    """The decoder that paints the face: `to` as an identity name or as the
+    name of a faceset the model was trained on; by default the other identity
+    of a two-identity model (B, unless the alignments come from B's faceset)."""
+    sets = {ident: meta.get(f"faceset_{ident}") for ident in identities}
+    if to is None:
+        if len(identities) != 2:
+            raise FaceswapError(f"{model_dir}: the model has identities {', '.join(identities)}; pick one with --to")
+        a, b = identities
+        if alignments is not None and sets.get(b):
+            if Path(sets[b]).resolve() == alignments.resolve().parent:
+                return a
+        return b
+    if to in identities:
+        return to
+    for ident, faceset in sets.items():
+        if faceset and to in (faceset, Path(faceset).name):
+            return ident
+    known = ", ".join(f"{i} ({Path(sets[i]).name})" if sets.get(i) else i for i in identities)
+    raise FaceswapError(f"--to {to}: {model_dir} has no identity {to!r}; it has: {known}")
+
+
+def load_alignments(path: Path, info) -> tuple[dict[int, list[np.ndarray]], float | None]:
+    """Landmarks per frame from a faceset's alignments.json, checked against the input."""
+    doc = read_json(path, "alignments file")
+    check_version(path, doc.get("version"), 1, "alignments file")
+    if not isinstance(doc.get("frames"), dict):
+        raise FaceswapError(f"{path}: alignments file has no 'frames'; re-extract the faceset")
+    w, h = doc.get("width"), doc.get("height")
+    if (w, h) != (info.width, info.height):
+        raise FaceswapError(f"{path}: alignments are for {w}x{h} frames, the input is {info.width}x{info.height}; "
+                            "use the alignments of this video or leave out --alignments")
+    n = doc.get("frame_count")
+    if n is not None and info.frame_count is not None and int(n) != int(info.frame_count):
+        raise FaceswapError(f"{path}: alignments are for {n} frames, the input has {info.frame_count}; "
+                            "use the alignments of this video or leave out --alignments")
+    frames: dict[int, list[np.ndarray]] = {}
+    try:
+        for key, faces in doc["frames"].items():
+            frames[int(key)] = [np.asarray(f["landmarks"], np.float32).reshape(5, 2) for f in faces]
+    except (KeyError, ValueError, TypeError) as e:
+        raise FaceswapError(f"{path}: malformed face entry ({e}); re-extract the faceset") from None
+    return frames, doc.get("coverage")
+
+
+# ---------------------------------------------------------------------------------------------
+def png_info(tags: dict[str, str]):
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    for key, value in tags.items():
+        info.add_text(key, value)
+    info.add_text("Software", tags.get("generator", "faceswap"))
+    return info
+
+
+class ImageSink:
+    """Writes PNGs (with the synthetic tags as tEXt chunks) into a temporary
+    folder beside the output, moved into place only when all succeeded."""
+
+    def __init__(self, output: Path, kind: str, tags: dict[str, str]):
+        self.output, self.kind, self.tags = output, kind, tags
+        output.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".partial", dir=output.parent))
+
+    def write(self, frame) -> None:
+        from PIL import Image
+
+        name = self.output.name if self.kind == "image" else f"{frame.name}.png"
+        Image.fromarray(frame.image).save(self.tmp / name, pnginfo=png_info(self.tags))
+
+    def close(self) -> None:
+        if self.kind == "image":
+            os.replace(self.tmp / self.output.name, self.output)
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            return
+        if self.output.exists():
+            shutil.rmtree(self.output)
+        os.replace(self.tmp, self.output)
+
+    def abort(self) -> None:
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class VideoSink:
+    def __init__(self, output: Path, info, tags: dict[str, str]):
+        from faceswap.video import VideoWriter
+
+        self.writer = VideoWriter(output, info.rate if info.rate else info.fps, info.width, info.height,
+                                  audio_from=info.path if info.has_audio else None, metadata=tags)
+
+    def write(self, frame) -> None:
+        self.writer.write(frame.image)
+
+    def close(self) -> None:
+        self.writer.close()
+
+    def abort(self) -> None:
+        partial = self.writer.abort()
+        Path(partial).unlink(missing_ok=True)
