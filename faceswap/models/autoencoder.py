@@ -144,11 +144,25 @@ def make_recon_loss(spec: Any) -> Any:
     return spec
 
 
+class UnsaveableLoss:
+    """Stands in the config for an unregistered recon_loss object: the model trains, but
+    ``save_model`` refuses it (not JSON-able) instead of writing a config that cannot load."""
+
+    def __init__(self, obj: Any):
+        self.name = type(obj).__name__
+
+    def __repr__(self) -> str:
+        return f"<unregistered recon_loss {self.name}: decorate its class with @register_model to save>"
+
+
 def _loss_config(spec: Any) -> Any:
     """JSON form of a recon_loss argument: the name, or a registered object's spec."""
     if isinstance(spec, (str, dict)):
         return spec
-    return to_spec(spec)
+    try:
+        return to_spec(spec)
+    except ModelError:
+        return UnsaveableLoss(spec)
 
 
 class AutoEncoder(nn.Module):

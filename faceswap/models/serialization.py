@@ -154,7 +154,9 @@ def save_model(model: nn.Module, directory: str | os.PathLike, extra: dict | Non
     try:
         text = json.dumps(doc, indent=1) + "\n"
     except (TypeError, ValueError) as e:
-        raise ModelError(f"{directory / CONFIG_FILE}: config or extra is not JSON-able ({e})") from None
+        raise ModelError(
+            f"{directory / CONFIG_FILE}: config or extra is not JSON-able ({e}); config: {doc['config']!r}"
+        ) from None
     directory.mkdir(parents=True, exist_ok=True)
     with atomic_write(directory / WEIGHTS_FILE) as tmp:
         save_file(_state_for_safetensors(model), str(tmp), metadata={"format": "pt"})

@@ -13,6 +13,7 @@ from faceswap.models import (
     dense_autoencoder,
     load_model,
     reduce_loss,
+    register_model,
     save_model,
 )
 
@@ -125,3 +126,32 @@ def test_builder_errors():
         conv_autoencoder(1, [4], latent_dim=3)
     with pytest.raises(ModelError, match="unknown activation"):
         dense_autoencoder([4, 2, 4], "relu6")
+
+
+@register_model(name="_HalfSquaredForTest")
+class HalfSquared:
+    """A registered likelihood object: saved in the model config as {"type", "config"}."""
+
+    def __init__(self, scale: float = 0.5):
+        self.scale = scale
+
+    @property
+    def config(self):
+        return {"scale": self.scale}
+
+    def nll(self, params, x):
+        return self.scale * ((params - x) ** 2).flatten(1).sum(1)
+
+
+def test_likelihood_object_saves_in_config(tmp_path):
+    torch.manual_seed(0)
+    model = dense_autoencoder([3, 2, 3], "tanh", recon_loss=HalfSquared(0.25))
+    save_model(model, tmp_path)
+    again = load_model(tmp_path)
+    assert again.config["recon_loss"] == {"type": "_HalfSquaredForTest", "config": {"scale": 0.25}}
+    x = torch.rand(4, 3)
+    assert torch.equal(again(x).loss, model.eval()(x).loss)
+    anon = dense_autoencoder([3, 2, 3], recon_loss=type("Anon", (), {"nll": lambda s, p, x: p.sum(1)})())
+    assert anon(x).loss.dim() == 0  # usable; only saving needs a registered likelihood
+    with pytest.raises(ModelError, match="not JSON-able.*unregistered recon_loss Anon"):
+        save_model(anon, tmp_path / "anon")
