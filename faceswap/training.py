@@ -161,9 +161,14 @@ def make_adam(params: Iterable[torch.nn.Parameter], lr: float, device: torch.dev
 
 def save_checkpoint(directory: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer,
                     state: FitState, scaler: torch.amp.GradScaler | None = None, extra: dict | None = None) -> None:
-    """Model (config.json + model.safetensors) first, then trainer.pt; each written atomically."""
+    """Write trainer.pt and the model (config.json + model.safetensors), each atomically.
+
+    trainer.pt goes to a temp file first and is renamed only after the model
+    is saved, so a kill during either (slow) write leaves the whole previous
+    checkpoint; only a kill between the last two renames mixes steps, which
+    resume detects (config's extra["fit"]["step"] vs trainer.pt's step) and reports.
+    """
     directory = Path(directory)
-    save_model(model, directory, extra={**(extra or {}), "fit": {"step": int(state.step)}})
     data = {
         "version": TRAINER_VERSION,
         "step": int(state.step),
@@ -174,6 +179,7 @@ def save_checkpoint(directory: str | Path, model: nn.Module, optimizer: torch.op
     }
     with atomic_write(directory / TRAINER_FILE) as tmp:
         torch.save(data, tmp)
+        save_model(model, directory, extra={**(extra or {}), "fit": {"step": int(state.step)}})
 
 
 def load_trainer_state(directory: str | Path) -> dict:

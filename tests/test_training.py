@@ -80,24 +80,30 @@ def test_checkpoint_files_and_extra(tmp_path):
     assert all(torch.equal(p, q) for p, q in zip(m.parameters(), again.parameters()))
 
 
-def test_kill_during_save_keeps_previous(tmp_path, monkeypatch):
+@pytest.mark.parametrize("where", ["trainer", "weights"])
+def test_kill_during_save_keeps_previous(tmp_path, monkeypatch, where):
     m = model()
     fit(m, data, steps=2, progress=False, checkpoint_dir=tmp_path)
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
-    real_save = torch.save
+    import safetensors.torch
 
-    def dying_save(obj, f, *a, **k):
-        real_save(obj, f, *a, **k)
+    module, name = (torch, "save") if where == "trainer" else (safetensors.torch, "save_file")
+    real = getattr(module, name)
+
+    def dying(obj, f, *a, **k):
+        real(obj, f, *a, **k)
         raise KeyboardInterrupt  # killed after writing the temp file, before the rename
 
-    monkeypatch.setattr(torch, "save", dying_save)
+    monkeypatch.setattr(module, name, dying)
     with pytest.raises(KeyboardInterrupt):
         fit(m, data, steps=4, progress=False, checkpoint_dir=tmp_path)
     monkeypatch.undo()
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(before)  # no temp files left
-    assert (tmp_path / TRAINER_FILE).read_bytes() == before[TRAINER_FILE]
+    after = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert after == before  # the whole step-2 checkpoint, no temp files left
     assert torch.load(tmp_path / TRAINER_FILE, weights_only=True)["step"] == 2
     load_model(tmp_path)
+    resumed = fit(model(), data, steps=3, progress=False, checkpoint_dir=tmp_path)
+    assert resumed.step == 3 and len(resumed.history) == 3
 
 
 def test_ctrl_c_saves_then_reraises(tmp_path):
@@ -139,3 +145,17 @@ def test_time_budget_callbacks_and_batch_forms(tmp_path):
 def test_unregistered_model_with_checkpoint_dir_fails_early(tmp_path):
     with pytest.raises(ValueError, match="not a registered model"):
         fit(nn.Linear(2, 2), lambda i: torch.ones(1, 2), steps=1, progress=False, checkpoint_dir=tmp_path)
+
+
+def test_resume_checks(tmp_path):
+    fit(model(), data, steps=2, progress=False, checkpoint_dir=tmp_path)
+    doc = json.loads((tmp_path / "config.json").read_text())
+    doc["extra"]["fit"]["step"] = 5  # as if killed between the weights' and trainer.pt's renames
+    (tmp_path / "config.json").write_text(json.dumps(doc))
+    with pytest.warns(UserWarning, match="weights are from step 5 but trainer.pt from step 2"):
+        assert fit(model(), data, steps=2, progress=False, checkpoint_dir=tmp_path).step == 2
+    with pytest.raises(ValueError, match="different model"):
+        fit(dense_autoencoder([6, 2, 6]), data, steps=3, progress=False, checkpoint_dir=tmp_path)
+    (tmp_path / TRAINER_FILE).write_bytes(b"junk")
+    with pytest.raises(ValueError, match="trainer.pt: cannot read trainer state"):
+        fit(model(), data, steps=3, progress=False, checkpoint_dir=tmp_path)
