@@ -92,8 +92,8 @@ def build_from_config(type_name: str, config: dict, where: str = "config") -> An
     try:
         factory: Callable[..., Any] = getattr(cls, "from_config", None) or (lambda c: cls(**c))
         return factory(config)
-    except ModelError:
-        raise
+    except ModelError as e:
+        raise ModelError(f"{where}: {e}") from None
     except (TypeError, ValueError, KeyError) as e:
         raise ModelError(f"{where}: cannot build {type_name} from its config: {e}") from None
 

@@ -1,5 +1,7 @@
 """SwapAutoEncoder: the original config's size, shapes, mask, swap, round trip, training, errors."""
 
+import json
+
 import pytest
 import torch
 
@@ -71,6 +73,15 @@ def test_training_lowers_both_losses():
         (model(xa, "a").loss + model(xb, "b").loss).backward()
         opt.step()
     assert model(xa, "a").loss.item() + model(xb, "b").loss.item() < first
+
+
+def test_bad_saved_config_names_the_file(tmp_path):
+    save_model(tiny(), tmp_path)
+    doc = read_model_config(tmp_path)
+    doc["config"]["resolution"] = 24
+    (tmp_path / "config.json").write_text(json.dumps(doc))
+    with pytest.raises(ModelError, match=r"config.json: SwapConfig.resolution 24 must be a positive multiple of 16"):
+        load_model(tmp_path)
 
 
 def test_errors():
