@@ -258,8 +258,8 @@ def convert(
     summary = ConvertSummary(output=output, to=ident)
     stop = threading.Event()
     errors: list[BaseException] = []
-    read_q, located_q = _Pipe(stop, 8), _Pipe(stop, 2 * batch_size)
-    swapped_q, blended_q = _Pipe(stop, 2 * batch_size), _Pipe(stop, 8)
+    # Frames in flight (memory): at most ~4 + 8 + batch_size + 8 + 4, whatever the video's length.
+    read_q, located_q, swapped_q, blended_q = _Pipe(stop, 4), _Pipe(stop, 8), _Pipe(stop, 8), _Pipe(stop, 4)
 
     def read_stage():
         for frame in reader:
@@ -272,7 +272,7 @@ def convert(
 
     def swap_stage():
         _limit_torch_threads(dev)
-        for item in _swap_batches(located_q, model, ident, dev, batch_size, max_frames=2 * batch_size):
+        for item in _swap_batches(located_q, model, ident, dev, batch_size, max_frames=batch_size):
             swapped_q.put(item)
 
     def blend_stage():

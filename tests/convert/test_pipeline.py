@@ -189,6 +189,12 @@ def test_images_in_images_out_with_tag(clip, tmp_path):
     single = tmp_path / "one.png"
     convert(folder / "f0.png", model, single, alignments=tmp_path / "al1.json", progress=False)
     assert Image.open(single).text["synthetic_media"] == "true"
+    # a model with a learned mask, through the CLI ("auto" picks the learned mask)
+    masked = _tiny_model(tmp_path / "masked", mask=True)
+    argv = ["convert", str(folder / "f0.png"), "-m", str(masked), "-o", str(tmp_path / "m.png"),
+            "-a", str(tmp_path / "al1.json"), "--no-progress", "--mask-erode", "2", "--mask-blur", "8"]
+    assert main(argv) == 0
+    assert Image.open(tmp_path / "m.png").text["synthetic_media"] == "true"
 
 
 def test_bad_inputs_are_one_line_errors_and_nothing_is_overwritten(clip, tmp_path, capsys):
