@@ -110,12 +110,13 @@ def write_clip(path: Path, frames: np.ndarray, fps: int = 25, tone_hz: float = 2
     return path
 
 
-def make_clips(folder: Path, seconds: float = 3.0, fps: int = 25, size: int = 384) -> dict[str, Path]:
-    """Render the two demo clips into `folder`; returns {identity: path}."""
+def make_clips(folder: Path, seconds: float = 3.0, fps: int = 25, size: int = 384, seed: int = 0) -> dict[str, Path]:
+    """Render the two demo clips into `folder`; returns {identity: path}.
+    Training clips use other seeds (other motions) than the demo's own."""
     n = int(round(seconds * fps))
     clips = {}
-    for seed, (name, image) in enumerate(public_domain_faces(size).items()):
-        clips[name] = write_clip(folder / f"{name}.mp4", animate(image, n, seed=seed), fps, tone_hz=220.0 * (seed + 1))
+    for i, (name, image) in enumerate(public_domain_faces(size).items()):
+        clips[name] = write_clip(folder / f"{name}.mp4", animate(image, n, seed=seed + i), fps, tone_hz=220.0 * (i + 1))
     return clips
 
 
