@@ -3,8 +3,8 @@
     config.json        save_model's config; extra["faceswap"] = {preset, resolution, coverage,
                        identities, step, mask, faceset_a, faceset_b, loss}
     model.safetensors  weights (never a pickle)
-    trainer.pt         {"version", "step", "optimizer"}: tensors and plain data only,
-                       loaded with torch.load(weights_only=True)
+    trainer.pt         faceswap.training's trainer state (optimizer, step, RNG, loss history):
+                       plain data only, loaded with torch.load(weights_only=True)
     preview.png        the latest preview grid
 
 Every file is written to a temporary name and renamed, weights first, so a run
@@ -19,10 +19,8 @@ from pathlib import Path
 import torch
 
 from faceswap.errors import FaceswapError
-from faceswap.fileio import atomic_path
 
 TRAINER_FILE = "trainer.pt"
-TRAINER_VERSION = 1
 
 
 def model_meta(preset: str, resolution: int, fa, fb, mask: bool, loss: str, step: int) -> dict:
@@ -41,14 +39,12 @@ def model_meta(preset: str, resolution: int, fa, fb, mask: bool, loss: str, step
     }
 
 
-def save_checkpoint(model_dir: Path, model, optimizer: torch.optim.Optimizer, meta: dict) -> None:
-    """Weights + config (atomic, via save_model), then trainer.pt (atomic)."""
-    from faceswap.models import save_model
+def save_checkpoint(model_dir: Path, model, optimizer: torch.optim.Optimizer, state, meta: dict) -> None:
+    """Weights + config.json, then trainer.pt, each atomic: faceswap.training's checkpoint
+    format (the generic loop's), with our metadata under extra["faceswap"]."""
+    from faceswap.training import save_checkpoint as save_fit_checkpoint
 
-    model_dir = Path(model_dir)
-    save_model(model, model_dir, extra={"faceswap": meta})
-    with atomic_path(model_dir / TRAINER_FILE) as tmp:
-        torch.save({"version": TRAINER_VERSION, "step": int(meta["step"]), "optimizer": optimizer.state_dict()}, tmp)
+    save_fit_checkpoint(Path(model_dir), model, optimizer, state, None, extra={"faceswap": meta})
 
 
 def load_swap_model(model_dir: str | Path, device: str | torch.device = "cpu"):
@@ -113,22 +109,25 @@ def resume_meta(model_dir: Path, preset: str, resolution: int | None, mask: bool
     return meta
 
 
-def load_trainer_state(model_dir: Path, optimizer: torch.optim.Optimizer, step: int) -> int | None:
+def load_trainer_state(model_dir: Path, optimizer: torch.optim.Optimizer) -> int | None:
     """Load trainer.pt's optimizer state into `optimizer`; returns its step (None if absent).
 
     A corrupt or foreign trainer.pt is a FaceswapError naming the file.
     """
+    from faceswap.models import ModelError
+    from faceswap.training import load_trainer_state as load_fit_state
+
     path = Path(model_dir) / TRAINER_FILE
     if not path.is_file():
         return None
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        if not isinstance(state, dict) or "optimizer" not in state:
-            raise ValueError("no optimizer state")
+        state = load_fit_state(model_dir)
         optimizer.load_state_dict(state["optimizer"])
-    except Exception as e:  # unpickling errors, truncated zip, shape mismatch
+    except ModelError as e:
+        raise FaceswapError(str(e).splitlines()[0]) from None
+    except (ValueError, KeyError) as e:
         raise FaceswapError(
-            f"{path}: corrupt or incompatible trainer state ({type(e).__name__}); delete it to resume the weights "
+            f"{path}: trainer state does not fit this model ({type(e).__name__}); delete it to resume the weights "
             "with a fresh optimizer, or train a new model directory"
         ) from None
-    return int(state.get("step", step))
+    return int(state.get("step", 0))

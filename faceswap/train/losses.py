@@ -64,30 +64,30 @@ def region_weights(
     return (1 + eye_weight * eyes + mouth_weight * mouth).view(1, 1, size, size)
 
 
-def _gaussian_window(size: int = 11, sigma: float = 1.5, device=None, dtype=None) -> torch.Tensor:
-    x = torch.arange(size, device=device, dtype=torch.float32) - (size - 1) / 2
-    g = torch.exp(-(x**2) / (2 * sigma**2))
-    g = g / g.sum()
-    return g.to(dtype or torch.float32)
+def box_filter(t: torch.Tensor, window: int) -> torch.Tensor:
+    """'valid' mean over window x window patches via running sums (cumsum): O(1) per pixel,
+    4x faster on CPU than avg_pool2d(window, stride=1), same result."""
+    w = window
+    c = t.cumsum(-1)
+    c = torch.cat([c[..., w - 1 : w], c[..., w:] - c[..., :-w]], -1)
+    c = c.cumsum(-2)
+    c = torch.cat([c[..., w - 1 : w, :], c[..., w:, :] - c[..., :-w, :]], -2)
+    return c / (w * w)
 
 
-def ssim_map(x: torch.Tensor, y: torch.Tensor, window: int = 11, sigma: float = 1.5) -> torch.Tensor:
-    """Per-pixel SSIM (B, C, H, W) with a separable Gaussian window, 'same' padding (reflect)."""
+def ssim_map(x: torch.Tensor, y: torch.Tensor, window: int = 7) -> torch.Tensor:
+    """Per-pixel SSIM (B, C, H, W) with a uniform `window` x `window` window (scikit-image's
+    default), reflect padding; the five local statistics are filtered in one pass."""
     c = x.shape[1]
-    g = _gaussian_window(window, sigma, x.device, x.dtype)
-    kx = g.view(1, 1, 1, -1).expand(c, 1, 1, window)
-    ky = g.view(1, 1, -1, 1).expand(c, 1, window, 1)
     pad = window // 2
-
-    def blur(t: torch.Tensor) -> torch.Tensor:
-        t = F.pad(t, (pad, pad, pad, pad), mode="reflect")
-        return F.conv2d(F.conv2d(t, kx, groups=c), ky, groups=c)
-
+    stats = torch.cat([x, y, x * x, y * y, x * y], 1)
+    stats = box_filter(F.pad(stats, (pad, pad, pad, pad), mode="reflect"), window)
+    mx, my, xx, yy, xy = stats.split(c, 1)
     c1, c2 = 0.01**2, 0.03**2
-    mx, my = blur(x), blur(y)
-    sxx = blur(x * x) - mx * mx
-    syy = blur(y * y) - my * my
-    sxy = blur(x * y) - mx * my
+    cov_norm = window * window / (window * window - 1)  # unbiased local (co)variances, as scikit-image
+    sxx = (xx - mx * mx) * cov_norm
+    syy = (yy - my * my) * cov_norm
+    sxy = (xy - mx * my) * cov_norm
     return ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx * mx + my * my + c1) * (sxx + syy + c2))
 
 
@@ -113,7 +113,11 @@ class FaceLoss(torch.nn.Module):
         self.register_buffer("weights", weights if weights is not None else torch.ones(1, 1, 1, 1), persistent=False)
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        pred, target = pred.float(), target.float()
+        # fp32 even under autocast: SSIM's variances (E[x^2] - E[x]^2) cancel badly in bf16
+        with torch.autocast(device_type=pred.device.type, enabled=False):
+            return self._forward(pred.float(), target.float())
+
+    def _forward(self, pred: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         w = self.weights
         if w.shape[-1] != pred.shape[-1]:
             w = F.interpolate(w, size=pred.shape[-2:], mode="bilinear", align_corners=False)

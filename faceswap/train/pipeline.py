@@ -22,22 +22,14 @@ from __future__ import annotations
 import os
 import re
 import time as _time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from faceswap.errors import FaceswapError
-from faceswap.fileio import atomic_path
-from faceswap.train.checkpoint import (
-    TRAINER_FILE,
-    load_swap_model,
-    load_trainer_state,
-    model_meta,
-    resume_meta,
-    save_checkpoint,
-)
+from faceswap.train.checkpoint import load_swap_model, load_trainer_state, model_meta, resume_meta, save_checkpoint
 from faceswap.train.data import SwapBatches, load_faces
 from faceswap.train.losses import FaceLoss, face_mask, region_weights
 from faceswap.train.presets import PRESETS, model_config
@@ -65,13 +57,16 @@ class SwapTrainer(nn.Module):
     mask_a/mask_b when the model has a mask channel.
     """
 
-    def __init__(self, model: nn.Module, loss: FaceLoss, mask_weight: float = 1.0):
+    def __init__(self, model: nn.Module, loss: FaceLoss, mask_weight: float = 1.0, channels_last: bool = False):
         super().__init__()
         self.model, self.loss_fn, self.mask_weight = model, loss, mask_weight
+        self.channels_last = channels_last
 
     def _side(self, x: torch.Tensor, target: torch.Tensor, identity: str):
         from faceswap.train.losses import mask_loss
 
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         face, mask = self.model.decode(self.model.encode(x), identity)
         rec, _ = self.loss_fn(face, target[:, :3])
         if mask is not None and target.shape[1] > 3:
@@ -106,6 +101,7 @@ class TrainSummary:
     first: dict[str, float]
     last: dict[str, float]
     interrupted: bool = False
+    model: nn.Module | None = field(default=None, repr=False)  # the trained SwapAutoEncoder
 
     def describe(self) -> str:
         la = f"loss A {self.first.get('loss_a', float('nan')):.4f} -> {self.last.get('loss_a', float('nan')):.4f}"
@@ -160,7 +156,7 @@ def train(
     Returns a TrainSummary; raises FaceswapError for user-fixable problems.
     """
     from faceswap.runtime import pick_device
-    from faceswap.training import Callback, fit
+    from faceswap.training import Callback, FitState, fit
 
     if preset not in PRESETS:
         raise FaceswapError(f"--preset {preset!r}: unknown; choose one of {', '.join(PRESETS)}")
@@ -212,7 +208,7 @@ def train(
 
     lm_a, lm_b = fa.mean_landmarks(), fb.mean_landmarks()
     weights = region_weights(res, lm_a, eye_weight, mouth_weight)
-    trainer = SwapTrainer(model, FaceLoss(loss, weights)).to(dev)
+    trainer = SwapTrainer(model, FaceLoss(loss, weights), channels_last=channels_last).to(dev)
     masks = (face_mask(res, lm_a), face_mask(res, lm_b)) if mask else (None, None)
     batches = SwapBatches(fa, fb, bs, res, seed, rank, mask_a=masks[0], mask_b=masks[1])
     if adversarial > 0:
@@ -232,18 +228,19 @@ def train(
         step_model = torch.compile(step_model)
 
     optimizer = _optimizer(trainer, lr or p.lr, dev)
-    if meta_old:
-        load_trainer_state(model_dir, optimizer, start_step)
+    if meta_old:  # every rank loads it: identical Adam moments keep DDP replicas identical
+        load_trainer_state(model_dir, optimizer)
 
     meta = model_meta(preset, res, fa, fb, mask, loss, start_step)
     is_main = rank == 0
-    fixed_a = batches._side(fa, None, torch.Generator(device=dev).manual_seed(seed + 12345))[1][:6]
-    fixed_b = batches._side(fb, None, torch.Generator(device=dev).manual_seed(seed + 54321))[1][:6]
-    state_box: dict = {"first": {}, "last": {}, "step": start_step}
+    fixed_a, fixed_b = _preview_faces(fa), _preview_faces(fb)
+    state_box: dict = {"first": {}, "last": {}, "step": start_step, "state": FitState(step=start_step)}
 
     def save(step: int) -> None:
         if is_main:
-            save_checkpoint(model_dir, model, optimizer, dict(meta, step=step))
+            state = state_box["state"]
+            state.step = step
+            save_checkpoint(model_dir, model, optimizer, state, dict(meta, step=step))
 
     def write_preview(step: int) -> None:
         if is_main:
@@ -256,7 +253,7 @@ def train(
     if preview_every:
         callbacks.append(Callback(preview_every, lambda s: write_preview(s.step)))
 
-    steps = iterations if iterations is not None else (10**12 if time is None else 10**12)
+    steps = iterations if iterations is not None else 10**12  # None: until --time or Ctrl-C
     interrupted = False
     t0 = _time.perf_counter()
     if is_main and not meta_old:
@@ -291,8 +288,16 @@ def train(
     done = end - start_step
     return TrainSummary(
         model_dir, preset, res, start_step, end, seconds, done * bs * 2 * world / max(seconds, 1e-9),
-        state_box["first"], state_box["last"], interrupted,
+        state_box["first"], state_box["last"], interrupted, model,
     )
+
+
+def _preview_faces(faces, n: int = 6) -> torch.Tensor:
+    """n faces spread evenly over the faceset, (n, 3, R, R) float in [0, 1] (no augmentation)."""
+    from faceswap.train.augment import to_float
+
+    idx = torch.linspace(0, len(faces) - 1, min(n, len(faces))).round().long().to(faces.images.device)
+    return to_float(faces.images[idx])
 
 
 def _optimizer(trainer: nn.Module, lr: float, dev: torch.device) -> torch.optim.Optimizer:
@@ -332,6 +337,7 @@ class _Monitor:
             self.box["first"] = parts
         self.box["last"] = parts
         self.box["step"] = state.step
+        self.box["state"] = state
         rate = (state.step - self.start) * self.per_step / max(_time.perf_counter() - self.t0, 1e-9)
         if self.bar is not None:
             self.bar.update(state.step - self.bar.n)

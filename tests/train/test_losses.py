@@ -40,3 +40,15 @@ def test_face_mask_range():
 def test_unknown_kind():
     with pytest.raises(ValueError, match="unknown loss"):
         FaceLoss("huber")
+
+
+def test_ssim_matches_scikit_image():
+    skm = pytest.importorskip("skimage.metrics")
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    a = rng.random((32, 32))
+    b = np.clip(a + rng.random((32, 32)) * 0.3, 0, 1)
+    ours = ssim_map(torch.tensor(a)[None, None].float(), torch.tensor(b)[None, None].float())[..., 3:-3, 3:-3].mean()
+    ref = skm.structural_similarity(a, b, data_range=1.0, win_size=7)
+    assert abs(float(ours) - ref) < 1e-4
