@@ -3,7 +3,7 @@
 A full MTCNN pass costs a pyramid over the whole frame; a face in a video
 barely moves between frames. So the tracker runs full detection on a key frame
 (every `redetect_every` frames), and in between re-measures each face with
-O-net alone on a box around where it was in the previous frame
+R-net and O-net on a box around where it was in the previous frame
 (`Detector.refine`, ~1 ms a face). When O-net's score for a tracked face falls
 below the threshold, the face shrinks below `min_size`, or it leaves the
 frame, the face is lost and that frame gets a full detection at once; the
@@ -87,7 +87,7 @@ class Tracker:
 
     def _follow(self, image: np.ndarray) -> Faces | None:
         """Refine the last faces on this frame; None when one of them is lost."""
-        found = self.detector.refine(image, self.faces.boxes, steps=1)
+        found = self.detector.refine(image, self.faces.boxes)
         h, w = image.shape[:2]
         cx = (found.boxes[:, 0] + found.boxes[:, 2]) / 2
         cy = (found.boxes[:, 1] + found.boxes[:, 3]) / 2
