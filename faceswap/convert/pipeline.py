@@ -245,10 +245,9 @@ def convert(
     ident = pick_identity(to, list(model.identities), meta, model_dir, align_path)
     mask_kind = resolve_mask_kind(mask, bool(model.has_mask))
     size = int(model.resolution)
-    coverage = meta.get("coverage") or align_cov or DEFAULT_COVERAGE
-
     from faceswap.extract.align import DEFAULT_COVERAGE, template_points
 
+    coverage = float(meta.get("coverage") or align_cov or DEFAULT_COVERAGE)  # the model's crops: its faceset's
     template = np.asarray(template_points(size, coverage), np.float64)
     masks = MaskMaker(mask_kind, size, template, erode=mask_erode, blur=mask_blur)
     smoother = LandmarkSmoother(info.fps or 30.0) if (smooth and kind == "video") else None
