@@ -24,7 +24,7 @@ import torch
 from faceswap.errors import FaceswapError
 from faceswap.train.augment import AugmentConfig, augment
 
-IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
+IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 
 
 @dataclass
@@ -53,58 +53,20 @@ class Faceset:
         return self
 
 
-def _read_own(folder: Path) -> tuple[list[np.ndarray], np.ndarray | None, float | None]:
-    """Read a faceset per the contract's format (alignments.json + PNGs) or a plain image folder."""
-    align = folder / "alignments.json"
-    landmarks, coverage, files = None, None, None
-    if align.is_file():
-        from faceswap.fileio import check_version, read_json
-
-        data = read_json(align, "alignments file")
-        check_version(align, data.get("version") if isinstance(data, dict) else None, 1, "alignments file")
-        coverage = data.get("coverage")
-        files, lms = [], []
-        for frame in sorted(data.get("frames", {}), key=lambda k: int(k)):
-            for face in data["frames"][frame]:
-                if (folder / face["file"]).is_file():
-                    files.append(folder / face["file"])
-                    m = np.asarray(face["matrix"], np.float64)
-                    pts = np.asarray(face["landmarks"], np.float64)
-                    lms.append(pts @ m[:, :2].T + m[:, 2])
-        size = data.get("size")
-        if lms and size:
-            landmarks = (np.asarray(lms, np.float32) / float(size)).astype(np.float32)
-    if files is None:
-        files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTS and not p.name.startswith("."))
-    images = []
-    for f in files:
-        img = cv2.imread(str(f), cv2.IMREAD_COLOR)
-        if img is None:
-            raise FaceswapError(f"{f}: cannot read this image; remove it from the faceset or re-extract")
-        images.append(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
-    return images, landmarks, coverage
-
-
 def load_faces(folder: str | Path, resolution: int) -> Faceset:
-    """Load a faceset folder into memory at `resolution` (see the module docstring).
+    """Load a faceset folder (faceswap.extract.faceset.load_faceset) into memory at `resolution`.
 
-    Raises FaceswapError (one line, naming the folder) for a missing or empty
-    faceset, images of mixed sizes, or images smaller than `resolution`.
+    Raises FaceswapError (one line, naming the folder or file) for a missing or
+    empty faceset, images of mixed sizes, or images smaller than `resolution`.
     """
+    from faceswap.extract.faceset import ALIGNMENTS_NAME, Alignments, load_faceset
+
     folder = Path(folder)
-    if not folder.is_dir():
-        raise FaceswapError(f"{folder}: faceset folder not found; run `faceswap extract VIDEO -o {folder}` first")
-    images, landmarks, coverage = _read_own(folder)
-    if not images:
+    if folder.is_dir() and not any(p.suffix.lower() in IMAGE_EXTS for p in folder.iterdir()):
         raise FaceswapError(f"{folder}: faceset is empty (no face images); extract faces into it first")
-    sizes = {img.shape[:2] for img in images}
-    if len(sizes) > 1:
-        listed = ", ".join(f"{w}x{h}" for h, w in sorted(sizes)[:4])
-        raise FaceswapError(
-            f"{folder}: faceset images have different sizes ({listed}); a faceset holds aligned crops of one size, "
-            "re-extract it"
-        )
-    h, w = sizes.pop()
+    arr, landmarks = load_faceset(folder)  # one size for all, or a FaceswapError naming the odd file
+    n, h, w = arr.shape[:3]
+    coverage = Alignments.load(folder / ALIGNMENTS_NAME).coverage if (folder / ALIGNMENTS_NAME).is_file() else None
     if h != w:
         raise FaceswapError(f"{folder}: faceset images are {w}x{h}, not square aligned crops; re-extract it")
     if h < resolution:
@@ -112,10 +74,9 @@ def load_faces(folder: str | Path, resolution: int) -> Faceset:
             f"{folder}: faceset images are {h} px but the model trains at {resolution} px; "
             f"re-extract with a size of at least {resolution} or train at --resolution {h}"
         )
-    arr = np.stack(images)
     if h > resolution:
         arr = np.stack([cv2.resize(img, (resolution, resolution), interpolation=cv2.INTER_AREA) for img in arr])
-    lm = torch.from_numpy(landmarks) if landmarks is not None and len(landmarks) == len(arr) else None
+    lm = None if landmarks is None else torch.from_numpy(np.asarray(landmarks, np.float32) / float(h))
     return Faceset(folder, torch.from_numpy(np.ascontiguousarray(arr)), lm, int(h), coverage)
 
 

@@ -29,28 +29,30 @@ DEFAULT_TEMPLATE = ((0.35, 0.40), (0.65, 0.40), (0.50, 0.56), (0.37, 0.72), (0.6
 LOSSES = ("l1+dssim", "mse+dssim", "l1", "mse")
 
 
-def template_points() -> torch.Tensor:
-    """(5, 2) normalised landmark template, from faceswap.extract.align when present."""
+def template_points(coverage: float | None = None) -> torch.Tensor:
+    """(5, 2) normalised landmark positions in an aligned crop: faceswap.extract.align's
+    template at `coverage` (its default when None), or DEFAULT_TEMPLATE without it."""
     try:
-        from faceswap.extract.align import TEMPLATE  # type: ignore
-
-        t = torch.as_tensor(TEMPLATE, dtype=torch.float32).reshape(5, 2)
-        if t.max() > 1.5:  # a template in pixels of some size: normalise
-            t = t / t.max()
-        return t
-    except Exception:
+        from faceswap.extract.align import DEFAULT_COVERAGE, TEMPLATE
+    except ImportError:
         return torch.tensor(DEFAULT_TEMPLATE, dtype=torch.float32)
+    cov = DEFAULT_COVERAGE if coverage is None else float(coverage)
+    return (torch.as_tensor(TEMPLATE, dtype=torch.float32).reshape(5, 2) - 0.5) * cov + 0.5
 
 
 def region_weights(
-    size: int, landmarks: torch.Tensor | None = None, eye_weight: float = 1.0, mouth_weight: float = 1.0
+    size: int,
+    landmarks: torch.Tensor | None = None,
+    eye_weight: float = 1.0,
+    mouth_weight: float = 1.0,
+    coverage: float | None = None,
 ) -> torch.Tensor:
     """(1, 1, size, size) weight map: 1 + Gaussian blobs on the eyes and mouth.
 
     landmarks: (5, 2) normalised [0, 1] crop coordinates (the template, or the
     faceset's mean landmarks). Blob radius scales with the eye distance.
     """
-    pts = template_points() if landmarks is None else torch.as_tensor(landmarks, dtype=torch.float32).reshape(5, 2)
+    pts = template_points(coverage) if landmarks is None else torch.as_tensor(landmarks, dtype=torch.float32).reshape(5, 2)
     eye_dist = float((pts[1] - pts[0]).norm()) or 0.3
     coords = (torch.arange(size, dtype=torch.float32) + 0.5) / size
     yy, xx = torch.meshgrid(coords, coords, indexing="ij")
@@ -137,13 +139,13 @@ def mask_loss(pred_mask: torch.Tensor, target_mask: torch.Tensor) -> torch.Tenso
     return (pred_mask.float() - target_mask.float()).abs().mean()
 
 
-def face_mask(size: int, landmarks: torch.Tensor | None = None) -> torch.Tensor:
+def face_mask(size: int, landmarks: torch.Tensor | None = None, coverage: float | None = None) -> torch.Tensor:
     """(1, 1, size, size) soft elliptical face mask from the landmarks (the mask target).
 
     The ellipse spans the eyes to below the mouth with a soft edge; it is the
     target the decoders' mask channel learns when training with --mask.
     """
-    pts = template_points() if landmarks is None else torch.as_tensor(landmarks, dtype=torch.float32).reshape(5, 2)
+    pts = template_points(coverage) if landmarks is None else torch.as_tensor(landmarks, dtype=torch.float32).reshape(5, 2)
     eye_dist = float((pts[1] - pts[0]).norm()) or 0.3
     centre = pts.mean(0)
     rx, ry = eye_dist * 1.25, eye_dist * 1.6

@@ -207,9 +207,9 @@ def train(
         model = model.to(memory_format=torch.channels_last)
 
     lm_a, lm_b = fa.mean_landmarks(), fb.mean_landmarks()
-    weights = region_weights(res, lm_a, eye_weight, mouth_weight)
+    weights = region_weights(res, lm_a, eye_weight, mouth_weight, coverage=fa.coverage)
     trainer = SwapTrainer(model, FaceLoss(loss, weights), channels_last=channels_last).to(dev)
-    masks = (face_mask(res, lm_a), face_mask(res, lm_b)) if mask else (None, None)
+    masks = (face_mask(res, lm_a, fa.coverage), face_mask(res, lm_b, fb.coverage)) if mask else (None, None)
     batches = SwapBatches(fa, fb, bs, res, seed, rank, mask_a=masks[0], mask_b=masks[1])
     if adversarial > 0:
         from faceswap.train.losses import adversarial_available

@@ -46,7 +46,7 @@ def test_other_resolution_and_mixed_sizes(tmp_path):
     cv2.imwrite(str(mixed / "000009_0.png"), np.zeros((24, 24, 3), np.uint8))
     with pytest.raises(FaceswapError) as e:
         load_faces(mixed, 16)
-    assert "different sizes" in _one_line(e)
+    assert "differs from the other faces" in _one_line(e)
 
 
 def test_batches_are_a_function_of_step(tmp_path):

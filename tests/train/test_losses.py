@@ -25,9 +25,11 @@ def test_loss_kinds(kind):
 
 
 def test_region_weights_peak_on_eyes_and_mouth():
-    w = region_weights(64, eye_weight=2, mouth_weight=2)[0, 0]
+    lm = torch.tensor([[0.35, 0.40], [0.65, 0.40], [0.5, 0.56], [0.37, 0.72], [0.63, 0.72]])
+    w = region_weights(64, lm, eye_weight=2, mouth_weight=2)[0, 0]
     assert w.shape == (64, 64) and float(w.min()) >= 1.0
-    assert w[int(0.40 * 64), int(0.35 * 64)] > 2.0  # left eye of the template
+    assert w[int(0.40 * 64), int(0.35 * 64)] > 2.0  # left eye
+    assert w[int(0.72 * 64), 32] > 2.0  # mouth centre
     assert w[2, 2] < 1.01  # corner
 
 
