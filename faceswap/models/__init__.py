@@ -44,3 +44,16 @@ __all__ = [
 ]
 
 # ---- model families (issue 6): add imports and __all__ entries below this line
+from faceswap.models.likelihoods import BernoulliLikelihood, CategoricalLikelihood, GaussianLikelihood, get_likelihood
+from faceswap.models.sparse import SparseAutoEncoder
+from faceswap.models.denoising import DenoisingAutoEncoder, GaussianNoise, MaskingNoise, SaltAndPepper
+from faceswap.models.vae import VAE
+from faceswap.models.gan import GAN, GANTrainer, adversarial_loss, discriminator_loss
+
+__all__ += [
+    "BernoulliLikelihood", "CategoricalLikelihood", "GaussianLikelihood", "get_likelihood",
+    "SparseAutoEncoder",
+    "DenoisingAutoEncoder", "GaussianNoise", "MaskingNoise", "SaltAndPepper",
+    "VAE",
+    "GAN", "GANTrainer", "adversarial_loss", "discriminator_loss",
+]
