@@ -162,3 +162,48 @@ def adversarial_available() -> bool:
     except ImportError:
         return False
     return True
+
+
+class _FrozenView(torch.nn.Module):
+    """Calls `module` with its parameters detached: the generator's adversarial gradient
+    reaches the decoder but never the discriminator (one optimizer can then hold both)."""
+
+    def __init__(self, module: torch.nn.Module):
+        super().__init__()
+        self.inner = [module]  # a list: not registered as a submodule
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        from torch.func import functional_call
+
+        m = self.inner[0]
+        params = {k: v.detach() for k, v in m.named_parameters()}
+        return functional_call(m, (params, dict(m.named_buffers())), (x,))
+
+
+class AdversarialTerm(torch.nn.Module):
+    """Optional GAN term from faceswap.models.gan: one DCGAN discriminator per identity.
+
+    forward(fake, real, identity) -> (generator loss, discriminator loss). The
+    discriminator loss sees fake.detach(); the generator loss sees the
+    discriminator through detached parameters, so the sum trains each side in
+    the right direction with the single optimizer of faceswap.training.fit.
+    Raises ImportError when faceswap.models.gan is absent (callers skip the term).
+    """
+
+    def __init__(self, identities, resolution: int, width: int = 16, kind: str = "lsgan"):
+        super().__init__()
+        from faceswap.models.gan import DCGANDiscriminator
+
+        self.kind = kind
+        self.discriminators = torch.nn.ModuleDict(
+            {i: DCGANDiscriminator(channels=3, image_size=resolution, width=width) for i in identities}
+        )
+
+    def forward(self, fake: torch.Tensor, real: torch.Tensor, identity: str) -> tuple[torch.Tensor, torch.Tensor]:
+        from faceswap.models.gan import adversarial_loss, discriminator_loss
+
+        d = self.discriminators[identity]
+        with torch.autocast(device_type=fake.device.type, enabled=False):
+            g = adversarial_loss(_FrozenView(d), fake.float(), self.kind)
+            dl = discriminator_loss(d, real.float(), fake.detach().float(), self.kind)
+        return g, dl

@@ -57,10 +57,12 @@ class SwapTrainer(nn.Module):
     mask_a/mask_b when the model has a mask channel.
     """
 
-    def __init__(self, model: nn.Module, loss: FaceLoss, mask_weight: float = 1.0, channels_last: bool = False):
+    def __init__(self, model: nn.Module, loss: FaceLoss, mask_weight: float = 1.0, channels_last: bool = False,
+                 adversarial: nn.Module | None = None, adversarial_weight: float = 0.0):
         super().__init__()
         self.model, self.loss_fn, self.mask_weight = model, loss, mask_weight
         self.channels_last = channels_last
+        self.adversarial, self.adversarial_weight = adversarial, adversarial_weight
 
     def _side(self, x: torch.Tensor, target: torch.Tensor, identity: str):
         from faceswap.train.losses import mask_loss
@@ -69,21 +71,25 @@ class SwapTrainer(nn.Module):
             x = x.contiguous(memory_format=torch.channels_last)
         face, mask = self.model.decode(self.model.encode(x), identity)
         rec, _ = self.loss_fn(face, target[:, :3])
+        extra = {}
         if mask is not None and target.shape[1] > 3:
-            return rec, mask_loss(mask, target[:, 3:4])
-        return rec, None
+            extra["mask"] = mask_loss(mask, target[:, 3:4])
+        if self.adversarial is not None:
+            extra["gan_g"], extra["gan_d"] = self.adversarial(face, target[:, :3], identity)
+        return rec, extra
 
     def forward(self, a_in, a_target, b_in, b_target):
         from faceswap.models.autoencoder import ModelOutput
 
         ia, ib = self.model.identities[:2]
-        loss_a, mask_a = self._side(a_in, a_target, ia)
-        loss_b, mask_b = self._side(b_in, b_target, ib)
+        loss_a, extra_a = self._side(a_in, a_target, ia)
+        loss_b, extra_b = self._side(b_in, b_target, ib)
         total = loss_a + loss_b
         parts = {"loss_a": loss_a.detach(), "loss_b": loss_b.detach()}
-        if mask_a is not None:
-            total = total + self.mask_weight * (mask_a + mask_b)
-            parts.update(mask_a=mask_a.detach(), mask_b=mask_b.detach())
+        weight = {"mask": self.mask_weight, "gan_g": self.adversarial_weight, "gan_d": 1.0}
+        for key in extra_a:
+            total = total + weight[key] * (extra_a[key] + extra_b[key])
+            parts[f"{key}_a"], parts[f"{key}_b"] = extra_a[key].detach(), extra_b[key].detach()
         return ModelOutput(loss=total, parts=parts)
 
 
@@ -208,17 +214,27 @@ def train(
 
     lm_a, lm_b = fa.mean_landmarks(), fb.mean_landmarks()
     weights = region_weights(res, lm_a, eye_weight, mouth_weight, coverage=fa.coverage)
-    trainer = SwapTrainer(model, FaceLoss(loss, weights), channels_last=channels_last).to(dev)
-    masks = (face_mask(res, lm_a, fa.coverage), face_mask(res, lm_b, fb.coverage)) if mask else (None, None)
-    batches = SwapBatches(fa, fb, bs, res, seed, rank, mask_a=masks[0], mask_b=masks[1])
+    adv = None
     if adversarial > 0:
-        from faceswap.train.losses import adversarial_available
+        try:
+            from faceswap.train.losses import AdversarialTerm
 
-        if not adversarial_available():
+            adv = AdversarialTerm(model.identities[:2], res)
+        except ImportError:
             import warnings
 
             warnings.warn("--adversarial: faceswap.models.gan is not available; training without the GAN term")
-
+    if meta_old and bool(meta_old.get("adversarial")) != (adv is not None):
+        raise FaceswapError(
+            f"{model_dir / 'config.json'}: this model was trained {'with' if meta_old.get('adversarial') else 'without'} "
+            f"--adversarial; resume it the same way or use a new --model-dir"
+        )
+    if adv is not None and meta_old:
+        _load_discriminators(adv, model_dir)
+    trainer = SwapTrainer(model, FaceLoss(loss, weights), channels_last=channels_last, adversarial=adv,
+                          adversarial_weight=adversarial).to(dev)
+    masks = (face_mask(res, lm_a, fa.coverage), face_mask(res, lm_b, fb.coverage)) if mask else (None, None)
+    batches = SwapBatches(fa, fb, bs, res, seed, rank, mask_a=masks[0], mask_b=masks[1])
     step_model: nn.Module = trainer
     if world > 1:
         from torch.nn.parallel import DistributedDataParallel as DDP
@@ -232,6 +248,7 @@ def train(
         load_trainer_state(model_dir, optimizer)
 
     meta = model_meta(preset, res, fa, fb, mask, loss, start_step)
+    meta["adversarial"] = float(adversarial) if adv is not None else 0.0
     is_main = rank == 0
     fixed_a, fixed_b = _preview_faces(fa), _preview_faces(fb)
     state_box: dict = {"first": {}, "last": {}, "step": start_step, "state": FitState(step=start_step)}
@@ -241,6 +258,8 @@ def train(
             state = state_box["state"]
             state.step = step
             save_checkpoint(model_dir, model, optimizer, state, dict(meta, step=step))
+            if adv is not None:
+                _save_discriminators(adv, model_dir)
 
     def write_preview(step: int) -> None:
         if is_main:
@@ -290,6 +309,30 @@ def train(
         model_dir, preset, res, start_step, end, seconds, done * bs * 2 * world / max(seconds, 1e-9),
         state_box["first"], state_box["last"], interrupted, model,
     )
+
+
+DISCRIMINATOR_FILE = "discriminator.safetensors"
+
+
+def _save_discriminators(adv: nn.Module, model_dir: Path) -> None:
+    from safetensors.torch import save_file
+
+    from faceswap.fileio import atomic_path
+
+    with atomic_path(model_dir / DISCRIMINATOR_FILE) as tmp:
+        save_file({k: v.detach().cpu().contiguous() for k, v in adv.state_dict().items()}, str(tmp))
+
+
+def _load_discriminators(adv: nn.Module, model_dir: Path) -> None:
+    from safetensors.torch import load_file
+
+    path = model_dir / DISCRIMINATOR_FILE
+    if not path.is_file():
+        return
+    try:
+        adv.load_state_dict(load_file(str(path)))
+    except Exception as e:
+        raise FaceswapError(f"{path}: corrupt or mismatched discriminator weights ({type(e).__name__}); delete it") from None
 
 
 def _preview_faces(faces, n: int = 6) -> torch.Tensor:
