@@ -96,8 +96,11 @@ def train(
     compile: bool = typer.Option(False, "--compile", help="torch.compile the model (GPU)."),
     tensorboard: Optional[Path] = typer.Option(None, "--tensorboard", help="Log losses to this TensorBoard folder."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the progress bar."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch (1 is often fastest on a busy machine)."),
 ) -> None:
-    """Train a swap model: one shared encoder, one decoder per identity."""
+    """Train a swap model: one shared encoder, one decoder per identity. An existing
+    model directory is resumed; Ctrl-C saves. Multi-GPU: torchrun --standalone
+    --nproc_per_node N -m faceswap.cli train A B -m MODEL."""
     from faceswap.train import train as run_train
     from faceswap.train.pipeline import parse_duration
 
@@ -105,7 +108,7 @@ def train(
         faces_a, faces_b, model_dir, iterations=iterations, time=parse_duration(time), batch_size=batch_size,
         preset=preset, resolution=resolution, device=device, seed=seed, loss=loss, mask=mask,
         adversarial=adversarial, save_every=save_every, preview_every=preview_every, compile=compile,
-        tensorboard=tensorboard, progress=progress,
+        tensorboard=tensorboard, progress=progress, threads=threads,
     )
     typer.echo(summary.describe())
 
