@@ -148,7 +148,10 @@ def main() -> None:
     ap.add_argument("--device", default=None)
     ap.add_argument("--faces", type=int, default=64, help="synthetic faces per identity")
     ap.add_argument("--workers", type=int, default=None, help="naive DataLoader workers (default: 0 on CPU, 4 on GPU)")
+    ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     dev = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     gpu = dev.type == "cuda"
     workers = args.workers if args.workers is not None else (4 if gpu else 0)

@@ -34,6 +34,7 @@ from faceswap.train.data import SwapBatches, load_faces
 from faceswap.train.losses import FaceLoss, face_mask, region_weights
 from faceswap.train.presets import PRESETS, model_config
 from faceswap.train.preview import preview_grid, save_preview
+from faceswap.train.trainer import SwapTrainer, load_discriminators, save_discriminators
 
 __all__ = ["train", "TrainSummary", "SwapTrainer", "load_swap_model", "parse_duration"]
 
@@ -46,51 +47,6 @@ def parse_duration(text: str | None) -> float | None:
     if not m:
         raise FaceswapError(f"--time {text!r}: not a duration; use e.g. 90s, 20m or 1.5h")
     return float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[m.group(2)]
-
-
-class SwapTrainer(nn.Module):
-    """forward(a_in, a_target, b_in, b_target) -> ModelOutput(loss = loss_a + loss_b).
-
-    a_in/b_in: (B, 3, R, R) warped faces; a_target/b_target: (B, 3 [+1 mask], R, R)
-    clean faces in [0, 1]. Each identity's decoder reconstructs its own faces
-    through the shared encoder. parts: loss_a, loss_b (reconstruction), and
-    mask_a/mask_b when the model has a mask channel.
-    """
-
-    def __init__(self, model: nn.Module, loss: FaceLoss, mask_weight: float = 1.0, channels_last: bool = False,
-                 adversarial: nn.Module | None = None, adversarial_weight: float = 0.0):
-        super().__init__()
-        self.model, self.loss_fn, self.mask_weight = model, loss, mask_weight
-        self.channels_last = channels_last
-        self.adversarial, self.adversarial_weight = adversarial, adversarial_weight
-
-    def _side(self, x: torch.Tensor, target: torch.Tensor, identity: str):
-        from faceswap.train.losses import mask_loss
-
-        if self.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        face, mask = self.model.decode(self.model.encode(x), identity)
-        rec, _ = self.loss_fn(face, target[:, :3])
-        extra = {}
-        if mask is not None and target.shape[1] > 3:
-            extra["mask"] = mask_loss(mask, target[:, 3:4])
-        if self.adversarial is not None:
-            extra["gan_g"], extra["gan_d"] = self.adversarial(face, target[:, :3], identity)
-        return rec, extra
-
-    def forward(self, a_in, a_target, b_in, b_target):
-        from faceswap.models.autoencoder import ModelOutput
-
-        ia, ib = self.model.identities[:2]
-        loss_a, extra_a = self._side(a_in, a_target, ia)
-        loss_b, extra_b = self._side(b_in, b_target, ib)
-        total = loss_a + loss_b
-        parts = {"loss_a": loss_a.detach(), "loss_b": loss_b.detach()}
-        weight = {"mask": self.mask_weight, "gan_g": self.adversarial_weight, "gan_d": 1.0}
-        for key in extra_a:
-            total = total + weight[key] * (extra_a[key] + extra_b[key])
-            parts[f"{key}_a"], parts[f"{key}_b"] = extra_a[key].detach(), extra_b[key].detach()
-        return ModelOutput(loss=total, parts=parts)
 
 
 @dataclass
@@ -237,7 +193,7 @@ def train(
             f"--adversarial; resume it the same way or use a new --model-dir"
         )
     if adv is not None and meta_old:
-        _load_discriminators(adv, model_dir)
+        load_discriminators(adv, model_dir)
     trainer = SwapTrainer(model, FaceLoss(loss, weights), channels_last=channels_last, adversarial=adv,
                           adversarial_weight=adversarial).to(dev)
     masks = (face_mask(res, lm_a, fa.coverage), face_mask(res, lm_b, fb.coverage)) if mask else (None, None)
@@ -266,7 +222,7 @@ def train(
             state.step = step
             save_checkpoint(model_dir, model, optimizer, state, dict(meta, step=step))
             if adv is not None:
-                _save_discriminators(adv, model_dir)
+                save_discriminators(adv, model_dir)
 
     def write_preview(step: int) -> None:
         if is_main:
@@ -318,30 +274,6 @@ def train(
         model_dir, preset, res, start_step, end, seconds, done * bs * 2 * world / max(seconds, 1e-9),
         state_box["first"], state_box["last"], interrupted, model,
     )
-
-
-DISCRIMINATOR_FILE = "discriminator.safetensors"
-
-
-def _save_discriminators(adv: nn.Module, model_dir: Path) -> None:
-    from safetensors.torch import save_file
-
-    from faceswap.fileio import atomic_path
-
-    with atomic_path(model_dir / DISCRIMINATOR_FILE) as tmp:
-        save_file({k: v.detach().cpu().contiguous() for k, v in adv.state_dict().items()}, str(tmp))
-
-
-def _load_discriminators(adv: nn.Module, model_dir: Path) -> None:
-    from safetensors.torch import load_file
-
-    path = model_dir / DISCRIMINATOR_FILE
-    if not path.is_file():
-        return
-    try:
-        adv.load_state_dict(load_file(str(path)))
-    except Exception as e:
-        raise FaceswapError(f"{path}: corrupt or mismatched discriminator weights ({type(e).__name__}); delete it") from None
 
 
 def _sigterm_as_interrupt():
