@@ -24,9 +24,11 @@ is the same scale as one example's reconstruction error.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Sequence
 
 import torch
+from torch import nn
 
 from faceswap.models.autoencoder import DenseAutoEncoder, ModelOutput
 from faceswap.models.serialization import ModelError, register_model
@@ -72,6 +74,12 @@ class SparseAutoEncoder(DenseAutoEncoder):
             raise ModelError(f"sparsity weight must be >= 0, got {weight}")
         super().__init__(sizes, activation, output_activation, recon_loss, code_activation, code_index)
         self.penalty, self.target, self.weight = penalty, float(target), float(weight)
+        if penalty == "kl":
+            # Start the code units near the target rate: bias = logit(p). From a zero bias
+            # (p_hat ~ 0.5) Adam needs ~|logit(p)| / lr steps just to move the biases there.
+            code_layer = [m for m in self.encoder.modules() if isinstance(m, nn.Linear)][-1]
+            with torch.no_grad():
+                code_layer.bias.fill_(math.log(self.target / (1 - self.target)))
         self.config.update(penalty=penalty, target=self.target, weight=self.weight)
 
     def sparsity(self, code: torch.Tensor) -> torch.Tensor:
