@@ -109,8 +109,8 @@ def resume_meta(model_dir: Path, preset: str, resolution: int | None, mask: bool
     return meta
 
 
-def load_trainer_state(model_dir: Path, optimizer: torch.optim.Optimizer) -> int | None:
-    """Load trainer.pt's optimizer state into `optimizer`; returns its step (None if absent).
+def load_trainer_state(model_dir: Path, optimizer: torch.optim.Optimizer) -> list[dict]:
+    """Load trainer.pt's optimizer state into `optimizer`; returns its loss history ([] if absent).
 
     A corrupt or foreign trainer.pt is a FaceswapError naming the file.
     """
@@ -119,7 +119,7 @@ def load_trainer_state(model_dir: Path, optimizer: torch.optim.Optimizer) -> int
 
     path = Path(model_dir) / TRAINER_FILE
     if not path.is_file():
-        return None
+        return []
     try:
         state = load_fit_state(model_dir)
         optimizer.load_state_dict(state["optimizer"])
@@ -130,4 +130,4 @@ def load_trainer_state(model_dir: Path, optimizer: torch.optim.Optimizer) -> int
             f"{path}: trainer state does not fit this model ({type(e).__name__}); delete it to resume the weights "
             "with a fresh optimizer, or train a new model directory"
         ) from None
-    return int(state.get("step", 0))
+    return list(state.get("history") or [])

@@ -208,7 +208,9 @@ def train(
 
     optimizer = _optimizer(trainer, lr or p.lr, dev)
     if meta_old:  # every rank loads it: identical Adam moments keep DDP replicas identical
-        load_trainer_state(model_dir, optimizer)
+        history = load_trainer_state(model_dir, optimizer)
+    else:
+        history = []
 
     meta = model_meta(preset, res, fa, fb, mask, loss, start_step)
     meta["adversarial"] = float(adversarial) if adv is not None else 0.0
@@ -218,8 +220,9 @@ def train(
 
     def save(step: int) -> None:
         if is_main:
-            state = state_box["state"]
-            state.step = step
+            live = state_box["state"]  # fit's state: this call's history; keep the earlier calls' too
+            old = [h for h in history if h.get("step", 0) <= start_step]
+            state = FitState(step=step, history=old + [h for h in live.history if h["step"] > start_step])
             save_checkpoint(model_dir, model, optimizer, state, dict(meta, step=step))
             if adv is not None:
                 save_discriminators(adv, model_dir)

@@ -40,8 +40,9 @@ def test_train_writes_model_dir_and_resume_is_exact(tiny_preset, facesets, tmp_p
     assert (s2.start_step, s2.step) == (2, 4)
     resumed, meta = _weights(tmp_path / "m")
     assert meta["step"] == 4 and meta["preset"] == "tiny" and meta["resolution"] == 16
-    opt = torch.load(tmp_path / "m" / "trainer.pt", weights_only=True)["optimizer"]
-    assert all(float(v["step"]) == 4 for v in opt["state"].values())  # Adam state carried over
+    trainer_state = torch.load(tmp_path / "m" / "trainer.pt", weights_only=True)
+    assert all(float(v["step"]) == 4 for v in trainer_state["optimizer"]["state"].values())  # Adam state carried over
+    assert [h["step"] for h in trainer_state["history"]] == [1, 2, 3, 4]  # loss history spans both calls
     _train(facesets, tmp_path / "straight", 4)
     straight, _ = _weights(tmp_path / "straight")
     assert all(torch.equal(resumed[k], straight[k]) for k in straight)
