@@ -212,7 +212,7 @@ def extract(
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=max(0, len(reader) - (start // every if info.frame_count else 0)) or None,
+        bar = tqdm(total=len(reader) or None,
                    desc=f"extract {source.name}", unit="frame", dynamic_ncols=True, file=sys.stderr)
     t0 = last_save = time.monotonic()
     examined = 0
