@@ -53,18 +53,23 @@ def _mnist() -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def natural_patches(n: int = 20000, size: int = 8, seed: int = 0, whiten: bool = True,
-                    eps: float = 0.01) -> torch.Tensor:
+                    eps: float = 0.01, downsample: int = 1) -> torch.Tensor:
     """(n, size*size) grey patches of china.jpg and flower.jpg, each patch's mean removed.
 
     ``whiten``: ZCA whitening (Bell & Sejnowski 1997), as in Ng's sparse-autoencoder notes:
     natural images are dominated by low frequencies; whitening flattens the spectrum so the
     learned features are edges rather than smooth blobs. ``eps`` (relative to the top
-    eigenvalue) keeps the noise floor from being amplified. Output scaled to unit std.
+    eigenvalue) keeps the noise floor from being amplified. ``downsample``: block-average the
+    photos first (k x k). Output scaled to unit std.
     """
     from sklearn.datasets import load_sample_images
 
     rng = np.random.default_rng(seed)
     grey = [img.astype(np.float64).mean(axis=2) / 255.0 for img in load_sample_images().images]
+    if downsample > 1:  # block-average: removes JPEG's 8x8 block artefacts and sensor noise
+        k = downsample
+        grey = [g[: g.shape[0] // k * k, : g.shape[1] // k * k].reshape(g.shape[0] // k, k, g.shape[1] // k, k)
+                .mean(axis=(1, 3)) for g in grey]
     out = np.empty((n, size * size))
     for i in range(n):
         img = grey[i % len(grey)]
