@@ -6,11 +6,17 @@ Figures (printed last):
   - fps of a naive baseline in the same run: full MTCNN detection on every
     frame, one face at a time through the model, no threads, cv2 'mp4v' writer;
     the ratio;
-  - peak memory (max RSS of a subprocess) converting a short and a long input;
+  - peak memory (max RSS of a fresh subprocess) converting a short and a long
+    input (30 frames vs all 282 of s18 by default), and the part of it that is
+    convert's own (above the RSS after imports and the model load);
   - flicker: mean absolute frame-to-frame change inside the face box, input
     vs output with smoothing on and off (lower is steadier).
 
-    python scripts/bench_convert.py [--frames 120] [--model DIR] [--long d6.mp4]
+    python scripts/bench_convert.py [--frames 120] [--model DIR] [--long ../shared/data/faces/d6.mp4]
+
+Wall-clock figures depend on what else runs on the machine (the load average
+is printed); CPU milliseconds per frame (all threads) do not, much, and give
+a CPU-bound estimate for two idle cores.
 
 Without --model an untrained lightweight model is built (speed does not depend
 on the weights; the flicker figure then measures alignment jitter of a blurry
@@ -150,16 +156,44 @@ def naive(clip: Path, model_dir: Path, out: Path) -> tuple[int, float]:
     return n, time.perf_counter() - start
 
 
-def peak_rss_mb(args: list[str]) -> tuple[float, float]:
-    """Run `python -c ...convert(...)` in a subprocess; (max RSS MB, seconds)."""
-    code = ("import sys; from faceswap.convert import convert; "
-            "convert(sys.argv[1], sys.argv[2], sys.argv[3], alignments=sys.argv[4], force=True, progress=False)")
-    start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", code, *args])
-    _, status, usage = os.wait4(proc.pid, 0)
-    if status != 0:
-        raise SystemExit(f"memory run failed: {args}")
-    return usage.ru_maxrss / 1024, time.perf_counter() - start
+_MEMORY_CHILD = """
+import json, resource, sys, threading, time
+import torch
+from faceswap.convert import convert
+from faceswap.train import load_swap_model
+torch.set_num_threads(2)
+load_swap_model(sys.argv[2], "cpu")
+
+def rss():
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS")) / 1024
+
+before, during, done = rss(), [], threading.Event()
+def sample():
+    while not done.is_set():
+        during.append(rss())
+        time.sleep(0.05)
+t = threading.Thread(target=sample, daemon=True)
+t.start()
+s = convert(sys.argv[1], sys.argv[2], sys.argv[3], alignments=sys.argv[4], force=True, progress=False)
+done.set()
+t.join()
+half = len(during) // 2
+print(json.dumps({"before": before, "during": max(during), "first_half": max(during[:half] or during),
+                  "second_half": max(during[half:]), "maxrss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "frames": s.frames}))
+"""
+
+
+def peak_rss_mb(args: list[str]) -> dict:
+    """Convert in a fresh subprocess: {"before": RSS (MB) after imports and the
+    model load, "during": the highest RSS sampled every 50 ms while converting,
+    "first_half"/"second_half": the highest in each half of the run (equal when
+    memory is flat), "maxrss": the process's max RSS, "frames"}."""
+    out = subprocess.run([sys.executable, "-c", _MEMORY_CHILD, *args], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"memory run failed: {out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def flicker(video: Path, align: Path) -> float:
@@ -210,8 +244,8 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=120, help="frames of s18 to convert (282 = all)")
     ap.add_argument("--baseline-frames", type=int, default=40, help="frames for the slow naive baseline")
     ap.add_argument("--model", type=Path, default=None, help="model directory (default: untrained lightweight)")
-    ap.add_argument("--long", type=Path, default=FACES / "d6.mp4", help="long input for the memory figure")
-    ap.add_argument("--short-frames", type=int, default=60)
+    ap.add_argument("--long", type=Path, default=FACES / "s18.mp4", help="long input for the memory figure (all frames)")
+    ap.add_argument("--short-frames", type=int, default=30)
     ap.add_argument("--skip-memory", action="store_true")
     args = ap.parse_args()
 
@@ -229,7 +263,12 @@ def main() -> None:
     cut_clip(FACES / "s18.mp4", base_clip, args.baseline_frames)
 
     fig: dict[str, float] = {}
-    s, wall, cpu = timed(convert, clip, model, work / "out_align.mp4", alignments=align, progress=False)
+    warm = work / "warm.mp4"  # first-call costs (imports, allocator, codec init) out of the timings
+    cut_clip(FACES / "s18.mp4", warm, 10)
+    convert(warm, model, work / "warm_out.mp4", progress=False)
+    runs = [timed(convert, clip, model, work / "out_align.mp4", alignments=align, progress=False, force=True)
+            for _ in range(2)]
+    s, wall, cpu = min(runs, key=lambda r: r[1])
     fig["fps_alignments"], fig["cpu_ms_alignments"] = s.frames / wall, 1000 * cpu / s.frames
     s_off, wall, _ = timed(convert, clip, model, work / "out_nosmooth.mp4", alignments=align, smooth=False,
                            progress=False)
@@ -252,8 +291,8 @@ def main() -> None:
         nl = cut_clip(args.long, long_, None)
         track_alignments(short, work / "short.json")
         track_alignments(long_, work / "long.json")
-        fig["mem_short_mb"], _ = peak_rss_mb([str(short), str(model), str(work / "ms.mp4"), str(work / "short.json")])
-        fig["mem_long_mb"], _ = peak_rss_mb([str(long_), str(model), str(work / "ml.mp4"), str(work / "long.json")])
+        mem_short = peak_rss_mb([str(short), str(model), str(work / "ms.mp4"), str(work / "short.json")])
+        mem_long = peak_rss_mb([str(long_), str(model), str(work / "ml.mp4"), str(work / "long.json")])
 
     fig["flicker_input"] = flicker(clip, align)
     fig["flicker_smooth_on"] = flicker(work / "out_align.mp4", align)
@@ -272,8 +311,10 @@ def main() -> None:
     print(f"  CPU-bound estimate on 2 idle cores (2000 / CPU ms): alignments {2000 / fig['cpu_ms_alignments']:.1f} fps, "
           f"naive {min(2000 / fig['cpu_ms_naive'], 1000 / fig['cpu_ms_naive'] * 2):.1f} fps")
     if not args.skip_memory:
-        print(f"  peak memory: short ({ns} frames) {fig['mem_short_mb']:.0f} MB, long ({nl} frames) {fig['mem_long_mb']:.0f} MB "
-              f"({args.long.name})")
+        print(f"  memory (RSS, MB): short ({ns} frames) {mem_short['before']:.0f} before -> {mem_short['during']:.0f} peak "
+              f"while converting; long ({nl} frames, {args.long.name}) {mem_long['before']:.0f} -> {mem_long['during']:.0f} "
+              f"(first half {mem_long['first_half']:.0f}, second half {mem_long['second_half']:.0f}); "
+              f"process max RSS {mem_short['maxrss']:.0f} / {mem_long['maxrss']:.0f}")
     print(f"  flicker (mean |dframe| in face box): input {fig['flicker_input']:.2f}, "
           f"output smoothing on {fig['flicker_smooth_on']:.2f}, off {fig['flicker_smooth_off']:.2f}")
     print(f"  landmark jitter (mean |2nd difference|, px/frame^2): raw {jit_raw:.3f}, smoothed {jit_smooth:.3f} "
