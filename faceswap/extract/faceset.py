@@ -129,6 +129,11 @@ def load_faceset(folder: str | os.PathLike, size: int | None = None) -> tuple[np
     align_path = folder / ALIGNMENTS_NAME
     if align_path.is_file():
         al = Alignments.load(align_path)
+        if al.extra.get("complete") is False:
+            raise FaceswapError(
+                f"{align_path}: faceset is unfinished (extract stopped at frame {al.done}); "
+                f"re-run `faceswap extract {al.source} -o {folder}` to finish it"
+            )
         entries = [(folder / f["file"], landmarks_in_crop(f)) for _, f in al.faces() if (folder / f["file"]).is_file()]
     else:
         entries = [(p, None) for p in sorted(folder.iterdir()) if p.suffix.lower() in IMAGE_EXTS]

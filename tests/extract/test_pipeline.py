@@ -68,6 +68,8 @@ def test_rerun_resumes_where_an_interrupted_run_stopped(short_clip, tmp_path, mo
         extract(short_clip, out, batch_size=8, **FAST)
     partial = json.loads((out / "alignments.json").read_text())
     assert partial["complete"] is False and partial["done"] == 16 and len(partial["frames"]) == 16
+    with pytest.raises(FaceswapError, match="unfinished"):
+        load_faceset(out)  # a half-written faceset never passes for a whole one
     monkeypatch.setattr(Tracker, "process", real)
     summary = extract(short_clip, out, batch_size=8, **FAST)
     assert summary.resumed_from == 16 and summary.frames_processed == 40 and summary.faces_written == 40
