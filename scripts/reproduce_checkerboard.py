@@ -38,7 +38,7 @@ def period2_share(images: torch.Tensor) -> float:
     return (power[..., mask].sum(-1) / total).mean().item()
 
 
-def run(out_dir: Path, steps: int = 1500, channels=(16, 32), n_train: int = 4000, n_eval: int = 500,
+def run(out_dir: Path, steps: int = 300, channels=(8, 16), n_train: int = 4000, n_eval: int = 500,
         seed: int = 0) -> dict:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -29,7 +29,7 @@ def psnr(estimate: torch.Tensor, clean: torch.Tensor) -> float:
     return (10 * torch.log10(1 / mse)).mean().item()
 
 
-def run(out_dir: Path, steps: int = 3000, hidden=(256, 64), noise_std: float = 0.5, n_train: int = 4000,
+def run(out_dir: Path, steps: int = 1000, hidden=(256, 64), noise_std: float = 0.5, n_train: int = 4000,
         seed: int = 0) -> dict:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -44,7 +44,7 @@ def judge(clf, images: torch.Tensor) -> dict:
             "counts": counts.tolist()}
 
 
-def run(out_dir: Path, steps: int = 3000, width: int = 32, latent_dim: int = 16, n_eval: int = 1000,
+def run(out_dir: Path, steps: int = 1500, width: int = 16, latent_dim: int = 16, n_eval: int = 1000,
         loss: str = "ns", seed: int = 0) -> dict:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

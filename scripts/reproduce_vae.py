@@ -62,8 +62,8 @@ def latent_map(model: VAE, codes: torch.Tensor, labels: torch.Tensor, path: Path
     plt.close(fig)
 
 
-def run(out_dir: Path, steps: int = 4000, latent_dim: int = 8, hidden=(256,), beta_high: float = 4.0,
-        k: int = 200, n_train: int = 4000, n_eval: int = 500, with_map: bool = True, seed: int = 0) -> dict:
+def run(out_dir: Path, steps: int = 1000, latent_dim: int = 8, hidden=(128,), beta_high: float = 4.0,
+        k: int = 100, n_train: int = 4000, n_eval: int = 300, with_map: bool = True, seed: int = 0) -> dict:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
