@@ -166,6 +166,7 @@ def main() -> None:
         ours, ours_wait = bench_ours(name, fa, fb, bs, steps, dev, args.warmup)
         naive, naive_wait = bench_naive(name, fa, fb, bs, steps, dev, args.warmup, workers)
         rows.append((name, p.resolution, bs, steps, ours, naive, ours_wait, naive_wait))
+        print(f"  ours {ours:.2f} faces/s, naive {naive:.2f} faces/s", flush=True)
     device_name = torch.cuda.get_device_name(dev) if gpu else f"CPU ({torch.get_num_threads()} threads)"
     print(f"\nfaces/s (A and B faces per second of training), {device_name}, torch {torch.__version__}")
     print(f"{'preset':12s} {'px':>4s} {'batch':>5s} {'steps':>5s} {'ours':>9s} {'naive':>9s} {'ratio':>6s} "
