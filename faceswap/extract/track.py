@@ -4,7 +4,7 @@ A full MTCNN pass costs a pyramid over the whole frame; a face in a video
 barely moves between frames. So the tracker runs full detection on a key frame
 (every `redetect_every` frames), and in between re-measures each face with
 R-net and O-net on a box around where it was in the previous frame
-(`Detector.refine`, ~1 ms a face). When O-net's score for a tracked face falls
+(`Detector.refine`, a few ms a face). When O-net's score for a tracked face falls
 below the threshold, the face shrinks below `min_size`, or it leaves the
 frame, the face is lost and that frame gets a full detection at once; the
 periodic key frames also pick up faces that entered the picture.
