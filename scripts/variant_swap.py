@@ -85,7 +85,7 @@ def make_trainer(model: VariationalSwap, beta: float, adversarial: float):
     return VariationalSwapTrainer(model, FaceLoss("l1+dssim"), adversarial=adv, adversarial_weight=adversarial)
 
 
-def facesets(out_dir: Path, a: Path | None, b: Path | None, every: int) -> tuple[Path, Path]:
+def facesets(out_dir: Path, a: Path | None, b: Path | None, every: int, root: Path = FACES) -> tuple[Path, Path]:
     if a and b:
         return a, b
     from faceswap.extract import extract
@@ -94,13 +94,14 @@ def facesets(out_dir: Path, a: Path | None, b: Path | None, every: int) -> tuple
     for clip in ("d6.mp4", "d10.mp4"):
         folder = out_dir / f"faces_{Path(clip).stem}"
         if not (folder / "alignments.json").is_file():
-            extract(FACES / clip, folder, size=128, every=every, force=True, progress=False)
+            extract(root / clip, folder, size=128, every=every, force=True, progress=False)
         folders.append(folder)
     return folders[0], folders[1]
 
 
 def run(out_dir: Path, steps: int = 20, batch_size: int = 8, beta: float = 1e-4, adversarial: float = 0.0,
-        faces_a: Path | None = None, faces_b: Path | None = None, every: int = 50, seed: int = 0) -> dict:
+        faces_a: Path | None = None, faces_b: Path | None = None, every: int = 50, seed: int = 0,
+        faces_root: Path = FACES) -> dict:
     from faceswap.train.data import SwapBatches, load_faces
     from faceswap.train.presets import model_config
     from faceswap.training import fit
@@ -108,7 +109,7 @@ def run(out_dir: Path, steps: int = 20, batch_size: int = 8, beta: float = 1e-4,
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
-    a, b = facesets(out_dir, faces_a, faces_b, every)
+    a, b = facesets(out_dir, faces_a, faces_b, every, faces_root)
     torch.manual_seed(seed)
     model = VariationalSwap(SwapAutoEncoder(model_config("lightweight")))
     res = model.resolution

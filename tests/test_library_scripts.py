@@ -74,3 +74,12 @@ def test_checkerboard_measure(tmp_path):
     res = mod.run(tmp_path, steps=60, channels=(4, 8), n_train=500, n_eval=100)
     assert set(res["kinds"]) == {"upsample", "pixel_shuffle", "transpose"}
     assert all(0 <= r["output"] < 0.05 for r in res["kinds"].values()), res
+
+
+def test_variant_swap_trains_through_the_face_trainer(tmp_path, faces_dir):
+    pytest.importorskip("facenet_pytorch")
+    res = script("variant_swap").run(tmp_path, steps=2, batch_size=4, every=150, faces_root=faces_dir)
+    assert res["steps"] == 2 and min(res["faces"]) >= 1
+    assert "kl" in res["last"] and res["last"]["kl"] > 0
+    lo, hi = res["swap_range"]
+    assert res["swap_shape"] == (4, 3, 64, 64) and 0 <= lo <= hi <= 1
