@@ -144,7 +144,7 @@ def main() -> None:
     ap.add_argument("--presets", nargs="+", default=list(PRESETS))
     ap.add_argument("--steps", type=int, default=None, help="timed steps per preset (default: 3 CPU, 30 GPU; hires 1 on CPU)")
     ap.add_argument("--warmup", type=int, default=1)
-    ap.add_argument("--batch-size", type=int, default=None, help="default: the preset's")
+    ap.add_argument("--batch-size", type=int, default=None, help="default: the preset's (hires: 4 on CPU)")
     ap.add_argument("--device", default=None)
     ap.add_argument("--faces", type=int, default=64, help="synthetic faces per identity")
     ap.add_argument("--workers", type=int, default=None, help="naive DataLoader workers (default: 0 on CPU, 4 on GPU)")
@@ -159,7 +159,7 @@ def main() -> None:
     for name in args.presets:
         p = PRESETS[name]
         steps = args.steps or (30 if gpu else (1 if name == "hires" else 3))
-        bs = args.batch_size or p.batch_size
+        bs = args.batch_size or (min(p.batch_size, 4) if not gpu and name == "hires" else p.batch_size)
         fa = synthetic_faceset(args.faces, p.resolution, 1)
         fb = synthetic_faceset(args.faces, p.resolution, 2)
         print(f"{name}: {steps} steps, batch {bs}, {p.resolution} px on {dev} ...", flush=True)
