@@ -9,7 +9,7 @@ adversarial term through the trainer's AdversarialTerm.
 
 It trains with exactly the pieces `faceswap train` uses: faceswap.train.data (facesets,
 SwapBatches with random-warp augmentation), faceswap.train.losses.FaceLoss (L1 + DSSIM),
-faceswap.train.pipeline.SwapTrainer and faceswap.training.fit; only the model differs.
+faceswap.train.trainer.SwapTrainer and faceswap.training.fit; only the model differs.
 
 Faces: two faceset folders, or (default) extracted here from two of ../shared/data/faces
 (every Nth frame, MTCNN via faceswap.extract).
@@ -68,7 +68,7 @@ class VariationalSwap(nn.Module):
 
 def make_trainer(model: VariationalSwap, beta: float, adversarial: float):
     from faceswap.train.losses import AdversarialTerm, FaceLoss
-    from faceswap.train.pipeline import SwapTrainer
+    from faceswap.train.trainer import SwapTrainer
 
     class VariationalSwapTrainer(SwapTrainer):
         """SwapTrainer plus beta * KL of the variational bottleneck (both identities' batches)."""
