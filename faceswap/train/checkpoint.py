@@ -33,8 +33,8 @@ def model_meta(preset: str, resolution: int, fa, fb, mask: bool, loss: str, step
         "identities": ["a", "b"],
         "step": int(step),
         "mask": bool(mask),
-        "faceset_a": str(fa.path),
-        "faceset_b": str(fb.path),
+        "faceset_a": str(Path(fa.path).resolve()),
+        "faceset_b": str(Path(fb.path).resolve()),
         "loss": loss,
     }
 

@@ -39,6 +39,12 @@ from faceswap.train.trainer import SwapTrainer, load_discriminators, save_discri
 __all__ = ["train", "TrainSummary", "SwapTrainer", "load_swap_model", "parse_duration"]
 
 
+# A global gradient-norm cap: a lightweight run with a mask once blew up to
+# saturated outputs near step 190 at lr 1e-3; clipping keeps Adam's rare large
+# steps from pushing the sigmoid decoders into saturation.
+GRAD_CLIP = 1.0
+
+
 def parse_duration(text: str | None) -> float | None:
     """'90', '90s', '20m', '1.5h' -> seconds (None passes through)."""
     if text is None:
@@ -253,6 +259,7 @@ def train(
             optimizer=optimizer,
             device=dev,
             amp=True,
+            grad_clip=GRAD_CLIP,
             seed=seed,
             callbacks=callbacks,
             progress=False,

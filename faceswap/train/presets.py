@@ -55,7 +55,7 @@ PRESETS: dict[str, Preset] = {
             residual_blocks=0,
         ),
         batch_size=8,
-        lr=1e-3,
+        lr=5e-4,
         purpose="a recognisable swap on a laptop CPU in tens of minutes",
         params=6_283_270,
     ),
