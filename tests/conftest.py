@@ -12,8 +12,15 @@ import torch
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
-# Two cores: keep torch from oversubscribing them when tests run.
-torch.set_num_threads(min(2, os.cpu_count() or 1))
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Test models are tiny: a second torch thread only adds sync overhead, and
+    on a busy 2-core machine it made small steps 5-20x slower (measured)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
 
 
 def _shared(sub: str) -> Path:

@@ -14,14 +14,6 @@ import torch
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)  # the scripts' nets are tiny: one thread is fastest
-    yield
-    torch.set_num_threads(n)
-
-
 def script(name: str):
     pytest.importorskip("sklearn")
     if str(SCRIPTS) not in sys.path:

@@ -18,15 +18,6 @@ def _script(name: str):
     return module
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny full-batch problems: extra threads only add overhead (and contention on 2 cores)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def test_mitchell_838_learns_distinct_codes():
     mitchell = _script("reproduce_mitchell")
     r = mitchell.run(seed=0, max_steps=5000)

@@ -11,15 +11,6 @@ from faceswap.models import register_model
 from faceswap.training import TRAINER_FILE, Callback, FitState, fit
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: a second thread only adds sync overhead (badly so on a shared 2-core box)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def data(step: int) -> torch.Tensor:
     g = torch.Generator().manual_seed(1000 + step)
     return torch.rand(8, 6, generator=g)

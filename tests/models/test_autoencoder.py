@@ -18,15 +18,6 @@ from faceswap.models import (
 )
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: a second thread only adds sync overhead (badly so on a shared 2-core box)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def test_reduce_loss_sums_data_dims_and_averages_batch():
     v = torch.arange(24.0).reshape(2, 3, 4)
     assert reduce_loss(v) == v.sum() / 2

@@ -16,15 +16,6 @@ from faceswap.models.blocks import (
 )
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: a second thread only adds sync overhead (badly so on a shared 2-core box)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def test_conv_block_halves():
     assert conv_block(3, 8)(torch.rand(2, 3, 16, 16)).shape == (2, 8, 8, 8)
 

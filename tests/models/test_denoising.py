@@ -12,14 +12,6 @@ from faceswap.models.serialization import ModelError, load_model, save_model
 from faceswap.training import fit
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def test_corruptions_do_what_they_say():
     g = torch.Generator().manual_seed(0)
     x = torch.full((200, 50), 0.5)

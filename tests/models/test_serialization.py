@@ -10,15 +10,6 @@ from faceswap.models import ModelError, dense_autoencoder, load_model, read_mode
 from faceswap.models import serialization
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: a second thread only adds sync overhead (badly so on a shared 2-core box)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _model():
     torch.manual_seed(0)
     return dense_autoencoder([4, 2, 4], "tanh")

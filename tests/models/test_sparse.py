@@ -13,14 +13,6 @@ from faceswap.models.sparse import SparseAutoEncoder, kl_sparsity, l1_activity
 from faceswap.training import fit
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny models train faster on one thread
-    yield
-    torch.set_num_threads(n)
-
-
 def test_build_and_bad_options():
     m = SparseAutoEncoder([10, 20, 10], penalty="l1", weight=0.1)
     assert m.config["penalty"] == "l1" and m.config["sizes"] == [10, 20, 10]

@@ -8,15 +8,6 @@ import torch
 from faceswap.models import ModelError, SwapAutoEncoder, SwapConfig, load_model, read_model_config, save_model
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: a second thread only adds sync overhead (badly so on a shared 2-core box)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 TINY = dict(resolution=16, encoder_channels=(4, 8, 8, 8), latent_dim=8, bottleneck_channels=8, decoder_channels=(8, 4, 4))
 
 

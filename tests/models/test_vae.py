@@ -13,14 +13,6 @@ from faceswap.models.vae import VAE, gaussian_kl
 from faceswap.training import fit
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def toy_data(n=256, seed=0):
     """Binary 16-pixel patterns generated from 2 hidden bits (with a little pixel noise)."""
     g = torch.Generator().manual_seed(seed)

@@ -53,14 +53,3 @@ def tiny_preset(monkeypatch):
 @pytest.fixture
 def facesets(tmp_path):
     return make_faceset(tmp_path / "a", hue=0), make_faceset(tmp_path / "b", hue=60)
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models: one torch thread is fastest (and far faster on a shared, busy CPU)."""
-    import torch
-
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
