@@ -90,9 +90,11 @@ def _poisson(region: np.ndarray, face: np.ndarray, alpha: np.ndarray) -> np.ndar
         return region
     bx, by, bw, bh = cv2.boundingRect(inside)
     center = (bx + bw // 2, by + bh // 2)  # seamlessClone centres the mask's bounding box here
-    cloned = cv2.seamlessClone(np.ascontiguousarray(face), np.ascontiguousarray(region), inside, center,
+    weights = alpha * (inside > 0)
+    # seamlessClone (OpenCV 5) overwrites its mask argument: give it a copy
+    cloned = cv2.seamlessClone(np.ascontiguousarray(face), np.ascontiguousarray(region), inside.copy(), center,
                                cv2.NORMAL_CLONE)
-    return _alpha(region, cloned, alpha * (inside > 0))
+    return _alpha(region, cloned, weights)
 
 
 def paste(frame: np.ndarray, face: np.ndarray, mask: np.ndarray, matrix: np.ndarray, method: str = "alpha") -> tuple[int, int, int, int] | None:

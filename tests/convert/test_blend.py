@@ -110,6 +110,22 @@ def test_poisson_matches_gradients_not_colour():
         paste(frame.copy(), face, mask, m, "magic")
 
 
+def test_poisson_carries_the_face_features_and_replaces_the_frames():
+    # the face has a bright bar; the frame has a dark square where the face goes
+    frame = np.full((120, 120, 3), 60, np.uint8)
+    frame[55:65, 55:65] = 0
+    m = np.array([[1, 0, -28], [0, 1, -28]], np.float64)
+    face = np.full((S, S, 3), 120, np.uint8)
+    face[20:26, 16:48] = 250
+    mask = np.zeros((S, S), np.float32)
+    mask[8:56, 8:56] = 1
+    out = frame.copy()
+    paste(out, face, mask, m, "poisson")
+    bar, beside = out[28 + 23, 28 + 32].astype(int), out[28 + 32, 28 + 16].astype(int)
+    assert (bar - beside).min() > 80  # the face's bar is there, with its contrast
+    assert out[60, 60].min() > 30  # the frame's dark square is gone
+
+
 def test_watermark_is_visible():
     frame = np.zeros((360, 640, 3), np.uint8)
     watermark(frame, "SYNTHETIC")
