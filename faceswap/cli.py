@@ -152,7 +152,7 @@ def convert(
 @app.command()
 def demo(
     output: Path = typer.Option(Path("demo-output"), "--output", "-o", help="Folder for the clips, facesets, swapped video and picture."),
-    train: bool = typer.Option(False, "--train", help="Retrain the demo model from scratch first (about 10 minutes on a laptop CPU)."),
+    train: bool = typer.Option(False, "--train", help="Retrain the demo model from scratch first (3000 iterations: about 13 minutes on a 2-core CPU)."),
     iterations: int = typer.Option(3000, "--iterations", min=1, help="Training iterations with --train."),
     device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, cuda:N (default: CUDA when present)."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing output folder."),
