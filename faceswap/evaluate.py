@@ -32,7 +32,7 @@ class Reconstruction:
     faces: int
     ssim: float
     psnr: float
-    held_out: bool
+    faces_from: str  # "given faceset", "held out by training" or "training faceset (last tenth)"
 
 
 @dataclass
@@ -58,8 +58,7 @@ class EvalReport:
     def table(self) -> str:
         rows = ["metric                               value"]
         for r in self.reconstruction:
-            where = "held-out" if r.held_out else "training"
-            rows.append(f"SSIM  {r.identity} -> {r.identity} ({where}, {r.faces} faces)".ljust(37) + f"{r.ssim:.4f}")
+            rows.append(f"SSIM  {r.identity} -> {r.identity}".ljust(37) + f"{r.ssim:.4f}   ({r.faces} faces: {r.faces_from})")
             rows.append(f"PSNR  {r.identity} -> {r.identity} (dB)".ljust(37) + f"{r.psnr:.2f}")
         if self.landmark_displacement is not None:
             rows.append("landmark displacement (% face size)".ljust(37) + f"{100 * self.landmark_displacement:.2f}")
@@ -85,7 +84,7 @@ def ssim(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 def reconstruction(model, images: np.ndarray, identity: str, device: torch.device,
-                   batch_size: int = 32, held_out: bool = True) -> Reconstruction:
+                   batch_size: int = 32, faces_from: str = "given faceset") -> Reconstruction:
     """SSIM and PSNR of the model's reconstruction of `images` (N, S, S, 3) uint8."""
     res = model.resolution
     scores_s, scores_p = [], []
@@ -99,7 +98,7 @@ def reconstruction(model, images: np.ndarray, identity: str, device: torch.devic
             scores_s.append(ssim(face, x).cpu())
             scores_p.append(psnr(face, x).cpu())
     return Reconstruction(identity, len(images), float(torch.cat(scores_s).mean()),
-                          float(torch.cat(scores_p).mean()), held_out)
+                          float(torch.cat(scores_p).mean()), faces_from)
 
 
 def _face_box(landmarks: np.ndarray, box: np.ndarray) -> tuple[int, int, int, int]:
@@ -164,19 +163,18 @@ def compare_videos(original: Path, swapped: Path, device: torch.device, every: i
     return frames, both, mean(displacement), mean(flick_a), mean(flick_b)
 
 
-def _holdout_images(folder: Path, fraction: float, resolution: int) -> tuple[np.ndarray, bool]:
-    """The last `fraction` of a faceset's faces (by frame order), which training kept out."""
+def _faces(folder: Path, resolution: int, fraction: float | None) -> np.ndarray:
+    """A faceset's faces (N, S, S, 3) uint8: all of them, or the last `fraction`
+    by frame order (the part a training run with that holdout never saw)."""
     from faceswap.train.data import load_faces
 
     faces = load_faces(folder, resolution)
     images = faces.images.numpy() if torch.is_tensor(faces.images) else np.asarray(faces.images)
     if images.shape[-1] != 3:  # stored as (N, 3, S, S)
         images = images.transpose(0, 2, 3, 1)
-    if fraction > 0:
-        n = max(1, int(round(len(images) * fraction)))
-        return np.ascontiguousarray(images[-n:]), True
-    n = max(1, len(images) // 10)
-    return np.ascontiguousarray(images[-n:]), False
+    if fraction:
+        images = images[-max(1, int(round(len(images) * fraction))):]
+    return np.ascontiguousarray(images)
 
 
 def evaluate(original: str | os.PathLike, swapped: str | os.PathLike, model_dir: str | os.PathLike, *,
@@ -184,9 +182,10 @@ def evaluate(original: str | os.PathLike, swapped: str | os.PathLike, model_dir:
              every: int = 1, device: str | None = None) -> EvalReport:
     """Compare a swapped video with its source and score the model's reconstructions.
 
-    Facesets default to those recorded in the model's config; the faces used
-    for reconstruction are the ones training held out (config `holdout`), or
-    else the last tenth of each faceset, reported as seen in training.
+    Reconstruction is scored on `faces_a`/`faces_b` when given (all their
+    faces: pass facesets the model never saw). Otherwise on the facesets
+    recorded in the model's config: the part training held out (config
+    `holdout`), or else their last tenth, reported as training faces.
     """
     from faceswap.runtime import pick_device
     from faceswap.train import load_swap_model
@@ -197,16 +196,18 @@ def evaluate(original: str | os.PathLike, swapped: str | os.PathLike, model_dir:
             raise FaceswapError(f"{path}: no such file")
     model, meta = load_swap_model(model_dir, dev)
     report = EvalReport()
-    fraction = float(meta.get("holdout", 0.0) or 0.0)
-    sets = {}
+    holdout = float(meta.get("holdout", 0.0) or 0.0)
     ids = list(meta.get("identities", model.identities))
-    for name, given in zip(ids, (faces_a, faces_b)):
-        folder = given or meta.get(f"faceset_{'a' if name == ids[0] else 'b'}")
-        if folder and Path(folder).is_dir():
-            sets[name] = Path(folder)
-    for name, folder in sets.items():
-        images, held = _holdout_images(folder, fraction, model.resolution)
-        report.reconstruction.append(reconstruction(model, images, name, dev, held_out=held))
+    for name, given, key in zip(ids, (faces_a, faces_b), ("faceset_a", "faceset_b")):
+        if given is not None:
+            folder, fraction, label = Path(given), None, "given faceset"
+        elif meta.get(key) and Path(meta[key]).is_dir():
+            folder = Path(meta[key])
+            fraction, label = (holdout, "held out by training") if holdout else (0.1, "training faceset (last tenth)")
+        else:
+            continue
+        images = _faces(folder, model.resolution, fraction)
+        report.reconstruction.append(reconstruction(model, images, name, dev, faces_from=label))
     (report.frames, report.frames_with_faces, report.landmark_displacement,
      report.flicker_original, report.flicker_swapped) = compare_videos(Path(original), Path(swapped), dev, every)
     return report
