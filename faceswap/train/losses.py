@@ -155,15 +155,6 @@ def face_mask(size: int, landmarks: torch.Tensor | None = None, coverage: float 
     return torch.sigmoid((1 - r) * 12).view(1, 1, size, size)
 
 
-def adversarial_available() -> bool:
-    """True when the library has a GAN module (faceswap.models.gan) to take a discriminator from."""
-    try:
-        import faceswap.models.gan  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 class _FrozenView(torch.nn.Module):
     """Calls `module` with its parameters detached: the generator's adversarial gradient
     reaches the decoder but never the discriminator (one optimizer can then hold both)."""
