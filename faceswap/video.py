@@ -275,8 +275,10 @@ class VideoWriter:
         metadata: dict[str, str] | None = None,
         crf: int = 18,
         preset: str = "veryfast",
+        audio_until: float | None = None,
     ):
         self.path = Path(path)
+        self.audio_until = audio_until  # seconds of source audio to keep (None: all of it)
         self.partial = self.path.with_name(self.path.stem + ".partial" + (self.path.suffix or ".mp4"))
         self.path.parent.mkdir(parents=True, exist_ok=True)
         rate = fps if isinstance(fps, Fraction) else Fraction(fps).limit_denominator(1001000)
@@ -332,7 +334,7 @@ class VideoWriter:
                     return
             if packet.dts is None or packet.size == 0:
                 continue
-            if seconds is not None and packet.pts is not None and float(packet.pts * self._audio_time_base) > seconds:
+            if seconds is not None and packet.pts is not None and float(packet.pts * self._audio_time_base) >= seconds:
                 self._pending = packet
                 return
             packet.stream = self._audio_out
@@ -348,12 +350,13 @@ class VideoWriter:
         for packet in self._video.encode(frame):
             self._container.mux(packet)
         self.frames += 1
-        self._mux_audio_until(self.frames / self.rate)
+        now = self.frames / self.rate
+        self._mux_audio_until(now if self.audio_until is None else min(now, self.audio_until))
 
     def _finish(self) -> None:
         for packet in self._video.encode():
             self._container.mux(packet)
-        self._mux_audio_until(None)
+        self._mux_audio_until(self.audio_until)
         self._container.close()
         if self._audio_in is not None:
             self._audio_in.close()
@@ -380,3 +383,21 @@ class VideoWriter:
             self.close()
         else:
             self.abort()
+
+
+def cut_clip(src: str | os.PathLike, dst: str | os.PathLike, frames: int | None = None, **writer_options) -> int:
+    """Write the first `frames` frames of video `src` (all with None) to `dst`,
+    with the source audio of that span copied. Returns the frames written.
+    Tests and benchmarks use it to make short real clips."""
+    reader = FrameReader(src)
+    rate = reader.info.rate
+    span = None if frames is None else frames / rate
+    n = 0
+    with VideoWriter(dst, rate, reader.info.width, reader.info.height, audio_from=src,
+                     audio_until=span, **writer_options) as writer:
+        for frame in reader:
+            if frames is not None and n == frames:
+                break
+            writer.write(frame.image)
+            n += 1
+    return n

@@ -32,12 +32,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from fractions import Fraction
 from pathlib import Path
 
 import av
 import cv2
 import numpy as np
+
+from faceswap.video import cut_clip as _video_cut_clip
 
 ROOT = Path(__file__).resolve().parents[1]
 FACES = ROOT.parent / "shared" / "data" / "faces"
@@ -46,35 +47,7 @@ FACES = ROOT.parent / "shared" / "data" / "faces"
 def cut_clip(src: Path, dst: Path, frames: int | None) -> int:
     """Re-encode the first `frames` frames of `src` (all with None), copying
     the audio of that span. Returns the frame count."""
-    with av.open(str(src)) as inp, av.open(str(dst), "w", format="mp4") as out:
-        vin = inp.streams.video[0]
-        ain = inp.streams.audio[0] if inp.streams.audio else None
-        rate = vin.average_rate
-        vout = out.add_stream("libx264", rate=rate)
-        vout.width, vout.height, vout.pix_fmt = vin.codec_context.width, vin.codec_context.height, "yuv420p"
-        vout.options = {"crf": "18", "preset": "ultrafast"}
-        aout = out.add_stream_from_template(ain) if ain is not None else None
-        n = 0
-        for frame in inp.decode(vin):
-            if frames is not None and n == frames:
-                break
-            f = av.VideoFrame.from_ndarray(frame.to_ndarray(format="rgb24"), format="rgb24")
-            f.pts, f.time_base = n, Fraction(1) / rate
-            for p in vout.encode(f):
-                out.mux(p)
-            n += 1
-        for p in vout.encode():
-            out.mux(p)
-        if ain is not None:
-            inp.seek(0)
-            for p in inp.demux(ain):
-                if p.dts is None or p.size == 0:
-                    continue
-                if float(p.pts * ain.time_base) >= n / rate:
-                    break
-                p.stream = aout
-                out.mux(p)
-    return n
+    return _video_cut_clip(src, dst, frames, preset="ultrafast")
 
 
 def track_alignments(clip: Path, dst: Path) -> None:

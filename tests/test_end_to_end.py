@@ -7,22 +7,12 @@ plumbing and the output contract, not swap quality (scripts/ measure that).
 
 from __future__ import annotations
 
-import itertools
-
 import av
 import numpy as np
 import pytest
 
 from faceswap.cli import main
-from faceswap.video import FrameReader, VideoWriter, probe
-
-
-def _cut(src, dst, n):
-    reader = FrameReader(src)
-    with VideoWriter(dst, reader.info.rate, reader.info.width, reader.info.height, audio_from=src) as w:
-        for frame in itertools.islice(reader, n):
-            w.write(frame.image)
-    return dst
+from faceswap.video import FrameReader, cut_clip, probe
 
 
 def _audio(path):
@@ -33,8 +23,9 @@ def _audio(path):
 @pytest.fixture(scope="module")
 def run(faces_dir, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("e2e")
-    a = _cut(faces_dir / "d20.mp4", tmp / "a.mp4", 60)
-    b = _cut(faces_dir / "d9.mp4", tmp / "b.mp4", 60)
+    a, b = tmp / "a.mp4", tmp / "b.mp4"
+    cut_clip(faces_dir / "d20.mp4", a, 60)
+    cut_clip(faces_dir / "d9.mp4", b, 60)
     assert main(["extract", str(a), "-o", str(tmp / "faces_a")]) == 0
     assert main(["extract", str(b), "-o", str(tmp / "faces_b")]) == 0
     assert main(["train", str(tmp / "faces_a"), str(tmp / "faces_b"), "-m", str(tmp / "model"),

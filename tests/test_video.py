@@ -120,3 +120,18 @@ def test_writer_keeps_partial_file_on_crash(tmp_path):
     assert not out.exists()
     partial = tmp_path / "out.partial.mp4"
     assert sum(1 for _ in FrameReader(partial)) == 5  # playable, holds what was written
+
+
+def test_cut_clip_keeps_the_audio_of_its_span(faces_dir, tmp_path):
+    from faceswap.video import cut_clip
+
+    src = faces_dir / "d20.mp4"
+    assert cut_clip(src, tmp_path / "cut.mp4", 50) == 50
+    info = probe(tmp_path / "cut.mp4")
+    assert info.frame_count == 50 and info.has_audio
+    with av.open(str(tmp_path / "cut.mp4")) as c:
+        a = c.streams.audio[0]
+        last = max(float(p.pts * a.time_base) for p in c.demux(a) if p.size)
+    assert last < 50 / 25  # no audio past the cut (2 s)
+    kept = _audio_packets(tmp_path / "cut.mp4")
+    assert kept == _audio_packets(src)[: len(kept)]  # a prefix of the source's packets, untouched

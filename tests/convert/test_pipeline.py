@@ -7,7 +7,6 @@ one-line errors for bad inputs."""
 from __future__ import annotations
 
 import json
-from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -20,6 +19,7 @@ from faceswap.convert.blend import crop_bounds
 from faceswap.errors import FaceswapError
 from faceswap.models import save_model
 from faceswap.models.swap import SwapAutoEncoder
+from faceswap.video import cut_clip
 
 N_FRAMES = 30
 
@@ -38,34 +38,8 @@ def _tiny_model(folder: Path, mask: bool = False) -> Path:
 
 
 def _cut_clip(src: Path, dst: Path, frames: int) -> None:
-    """The first `frames` frames of `src` re-encoded, with the source's audio
-    packets of that time span copied (a short clip with real audio)."""
-    with av.open(str(src)) as inp, av.open(str(dst), "w", format="mp4") as out:
-        vin, ain = inp.streams.video[0], inp.streams.audio[0]
-        rate = vin.average_rate
-        vout = out.add_stream("libx264", rate=rate)
-        vout.width, vout.height, vout.pix_fmt = vin.codec_context.width, vin.codec_context.height, "yuv420p"
-        vout.options = {"crf": "18", "preset": "ultrafast"}
-        aout = out.add_stream_from_template(ain)
-        n = 0
-        for frame in inp.decode(vin):
-            if n == frames:
-                break
-            f = av.VideoFrame.from_ndarray(frame.to_ndarray(format="rgb24"), format="rgb24")
-            f.pts, f.time_base = n, Fraction(1) / rate
-            for p in vout.encode(f):
-                out.mux(p)
-            n += 1
-        for p in vout.encode():
-            out.mux(p)
-        inp.seek(0)
-        for p in inp.demux(ain):
-            if p.dts is None or p.size == 0:
-                continue
-            if float(p.pts * ain.time_base) >= frames / rate:
-                break
-            p.stream = aout
-            out.mux(p)
+    """The first `frames` frames of `src`, with the source's audio of that span."""
+    cut_clip(src, dst, frames, preset="ultrafast")
 
 
 def _frames(path: Path) -> list[np.ndarray]:
