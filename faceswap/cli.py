@@ -189,13 +189,25 @@ def evaluate(
 def main(argv: Optional[list[str]] = None) -> int:
     """Entry point of the console script: run the app, turn user errors into
     one line and a non-zero exit code."""
+    import warnings
+
+    from faceswap.errors import os_error_line
+
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
-        app(args=argv, prog_name="faceswap", standalone_mode=False)
+        with warnings.catch_warnings():
+            if not debug:  # warnings meant for users: one plain line, no source line
+                warnings.showwarning = lambda message, *a, **k: typer.echo(f"faceswap: warning: {message}", err=True)
+            app(args=argv, prog_name="faceswap", standalone_mode=False)
     except FaceswapError as e:
         if debug:
             raise
         typer.echo(f"faceswap: error: {e}", err=True)
+        return 1
+    except OSError as e:  # permission denied, not a directory, disk full... on a user's path
+        if debug:
+            raise
+        typer.echo(f"faceswap: error: {os_error_line(e)}", err=True)
         return 1
     except KeyboardInterrupt:
         typer.echo("faceswap: interrupted", err=True)
@@ -209,6 +221,9 @@ def main(argv: Optional[list[str]] = None) -> int:
         if hasattr(e, "show") and hasattr(e, "exit_code"):
             e.show()
             return e.exit_code
+        if type(e).__module__.startswith("av") and not debug:  # FFmpeg's errors name the file
+            typer.echo(f"faceswap: error: {e}", err=True)
+            return 1
         raise
     return 0
 

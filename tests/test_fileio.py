@@ -40,8 +40,12 @@ def test_prepare_output_needs_force(tmp_path):
     folder = tmp_path / "faces"
     folder.mkdir()
     prepare_output(folder, force=False, is_dir=True)  # empty folder is fine
+    (folder / ".faceswap-output").unlink()  # as if the user had made it
     (folder / "f.png").write_bytes(b"x")
     with pytest.raises(FaceswapError):
         prepare_output(folder, force=False, is_dir=True)
+    with pytest.raises(FaceswapError, match="not written by faceswap"):
+        prepare_output(folder, force=True, is_dir=True)
+    (folder / "alignments.json").write_text("{}")  # a faceset: this program's own
     prepare_output(folder, force=True, is_dir=True)
-    assert not folder.exists()
+    assert [p.name for p in folder.iterdir()] == [".faceswap-output"]

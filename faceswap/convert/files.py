@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from faceswap.errors import FaceswapError
-from faceswap.fileio import check_version, read_json
+from faceswap.fileio import check_replace, check_version, mark_output_folder, read_json, umask_mode
 
 
 # ---------------------------------------------------------------------------------------------
@@ -36,11 +36,16 @@ def output_kind(input_path: Path, output: Path, is_image: bool) -> str:
     return "video"
 
 
-def check_output(input_path: Path, output: Path, force: bool) -> None:
+def check_output(input_path: Path, output: Path, force: bool, in_use: tuple = ()) -> None:
+    """Refuse an output that is the input, or that exists without `force`; with
+    `force`, refuse one this program did not write or that holds (or lies in)
+    the input, the model or the alignments (see faceswap.fileio.check_replace)."""
     if output.exists() and output.resolve() == input_path.resolve():
         raise FaceswapError(f"{output}: is the input; choose another output path")
-    if output.exists() and not force and not (output.is_dir() and not any(output.iterdir())):
-        raise FaceswapError(f"{output}: output already exists; pass --force to overwrite it")
+    if output.exists() and not (output.is_dir() and not any(output.iterdir())):
+        if not force:
+            raise FaceswapError(f"{output}: output already exists; pass --force to overwrite it")
+        check_replace(output, (input_path, *in_use))
 
 
 def pick_identity(to: str | None, identities: list[str], meta: dict, model_dir: Path,
@@ -108,6 +113,9 @@ class ImageSink:
         self.output, self.kind, self.tags = output, kind, tags
         output.parent.mkdir(parents=True, exist_ok=True)
         self.tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".partial", dir=output.parent))
+        os.chmod(self.tmp, umask_mode(0o777))  # mkdtemp makes 0700; the output folder is an ordinary one
+        if kind == "folder":
+            mark_output_folder(self.tmp)
 
     def write(self, frame) -> None:
         from PIL import Image

@@ -233,10 +233,10 @@ def convert(
     reader = FrameReader(input_path)  # FaceswapError for a missing / unreadable input
     info = reader.info
     kind = output_kind(input_path, output, info.is_image)
-    check_output(input_path, output, force)
     align_path = Path(alignments) if alignments is not None else None
     if align_path is not None and align_path.is_dir():  # a faceset folder
         align_path = align_path / "alignments.json"
+    check_output(input_path, output, force, (model_dir, align_path))
     frames_lm, align_cov = load_alignments(align_path, info) if align_path is not None else (None, None)
 
     dev = pick_device(device)

@@ -27,6 +27,7 @@ import numpy as np
 from faceswap.errors import FaceswapError
 from faceswap.extract.align import DEFAULT_COVERAGE, LandmarkSmoother, align
 from faceswap.extract.faceset import ALIGNMENTS_NAME, Alignments, face_file
+from faceswap.fileio import remove_output
 
 SAVE_EVERY_S = 5.0
 # zlib level 1 with the SUB filter: ~2x faster than OpenCV's default, files ~10% larger
@@ -122,15 +123,15 @@ def _open_output(output: Path, source: Path, settings: dict, force: bool) -> tup
     """Decide between a fresh output and a resume. Returns (alignments to resume or None, created)."""
     if output.exists() and not output.is_dir():
         raise FaceswapError(f"{output}: exists and is not a folder; choose another output folder")
-    if force and output.exists():
-        shutil.rmtree(output)
+    if force and output.exists() and any(output.iterdir()):
+        remove_output(output, [source])  # only a folder this program wrote, never one holding the input
     if not output.exists() or not any(output.iterdir()):
         created = not output.exists()
         output.mkdir(parents=True, exist_ok=True)
         return None, created
     align_path = output / ALIGNMENTS_NAME
     if not align_path.is_file():
-        raise FaceswapError(f"{output}: output folder exists and is not a faceset; pass --force to overwrite it")
+        raise FaceswapError(f"{output}: output folder exists and is not a faceset; choose an empty or new output folder")
     old = Alignments.load(align_path)
     same_source = Path(old.source).resolve() == source.resolve()
     if not same_source or old.extra.get("settings") != settings:

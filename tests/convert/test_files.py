@@ -63,5 +63,6 @@ def test_output_checks(tmp_path):
     out.write_bytes(b"keep")
     with pytest.raises(FaceswapError, match="--force"):
         check_output(video, out, False)
-    check_output(video, out, True)
+    with pytest.raises(FaceswapError, match="not written by faceswap"):
+        check_output(video, out, True)  # --force replaces only what faceswap wrote
     assert out.read_bytes() == b"keep"

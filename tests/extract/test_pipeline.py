@@ -91,7 +91,7 @@ def test_every_and_an_existing_output(short_clip, tmp_path, capsys, faces_dir):
     other.mkdir()
     (other / "notes.txt").write_text("mine")
     err = _cli_error(capsys, short_clip, "-o", other)
-    assert "--force" in err and (other / "notes.txt").exists()
+    assert "not a faceset" in err and (other / "notes.txt").exists()
     assert main(["extract", str(short_clip), "-o", str(out), "--every", "8", "--size", "64", "--force", "--no-progress"]) == 0
     assert len(Alignments.load(out).frames) == 5
 
