@@ -185,6 +185,23 @@ def evaluate(
 
 # ---- end demo and evaluate ---------------------------------------------------
 
+# ---- ui ----------------------------------------------------------------------
+@app.command()
+def ui(
+    root: Path = typer.Option(Path("."), "--root", help="The only folder the page may read and write (default: here)."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on; a non-local one needs --auth."),
+    port: int = typer.Option(7860, "--port", min=1, max=65535, help="Port to listen on."),
+    auth: Optional[str] = typer.Option(None, "--auth", help="USER:PASSWORD the page asks for."),
+    device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, cuda:N for the jobs and previews (default: GPU when present)."),
+) -> None:
+    """Start the local web page: extract, train (live preview and losses), convert (live frame preview), evaluate, demo."""
+    from faceswap.ui.server import serve
+
+    serve(root, host=host, port=port, auth=auth, device=device)
+
+
+# ---- end ui ------------------------------------------------------------------
+
 
 def main(argv: Optional[list[str]] = None) -> int:
     """Entry point of the console script: run the app, turn user errors into

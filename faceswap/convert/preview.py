@@ -1,0 +1,201 @@
+"""Preview convert's result on single frames, fast enough to follow a slider.
+
+convert() streams a whole video; a preview wants one frame now, and then the
+same frame again with another mask, colour or blend setting. The expensive
+part (finding the faces, aligning them, the model pass) depends only on the
+frame, the model and the smoothing; everything after it (mask, erode, blur,
+colour, blend) is cheap per-face work in aligned space. So `FramePreview`
+keeps the swapped faces of the last frames it rendered and re-blends them
+for a setting change without running the model again. The per-face steps
+are convert's own functions, so a preview looks like the converted frame.
+
+    preview = FramePreview("a.mp4", "models/a2b", alignments="faces/a")
+    swapped = preview.swap(120)              # model pass (cached per frame)
+    image = preview.render(swapped, color="mean", mask_blur=8)   # re-blend only
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from faceswap.convert.blend import check_blend, crop, paste, watermark as draw_watermark
+from faceswap.convert.color import check_color, correct_color
+from faceswap.convert.files import load_alignments, pick_identity
+from faceswap.convert.masks import MaskMaker, resolve_mask_kind
+from faceswap.convert.smoothing import LandmarkSmoother
+from faceswap.errors import FaceswapError
+
+
+class FrameSource:
+    """Random access to the frames of a video, an image or a folder of images.
+
+    Decoding runs forward from the last frame read (a slider moving forward
+    costs only the frames in between); a jump backwards reopens the file. The
+    last `keep` frames are kept.
+    """
+
+    def __init__(self, path: str | os.PathLike, keep: int = 8):
+        from faceswap.video import FrameReader
+
+        self.path = Path(path)
+        self.info = FrameReader(self.path).info  # FaceswapError for a missing / unreadable input
+        self._iter = None
+        self._pos = -1
+        self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
+        self.keep = keep
+
+    def __len__(self) -> int:
+        from faceswap.video import FrameReader
+
+        return len(FrameReader(self.path))
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        from faceswap.video import FrameReader
+
+        index = int(index)
+        if index in self._cache:
+            self._cache.move_to_end(index)
+            return self._cache[index]
+        if self._iter is None or index <= self._pos:
+            self._iter, self._pos = iter(FrameReader(self.path)), -1
+        for frame in self._iter:
+            self._pos = frame.index
+            if frame.index >= index:
+                self._cache[index] = frame.image
+                while len(self._cache) > self.keep:
+                    self._cache.popitem(last=False)
+                return frame.image
+        self._iter = None
+        raise FaceswapError(f"{self.path}: has no frame {index}")
+
+
+@dataclass
+class SwappedFrame:
+    """One frame after the model pass: per face (matrix, original crop,
+    swapped face, learned mask or None), all in aligned space."""
+
+    index: int
+    image: np.ndarray
+    faces: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]]
+
+
+class FramePreview:
+    """convert()'s per-frame path for one video and model, with the model pass cached.
+
+    alignments: the video's faceset (folder or alignments.json) to skip
+    detection, as convert's --alignments; without it each previewed frame is
+    detected on its own (no temporal smoothing then: that needs the frames before).
+    """
+
+    def __init__(self, input: str | os.PathLike, model_dir: str | os.PathLike, *, to: str | None = None,
+                 alignments: str | os.PathLike | None = None, device: str | None = None, keep: int = 4):
+        from faceswap.extract.align import DEFAULT_COVERAGE, template_points
+        from faceswap.runtime import pick_device
+        from faceswap.train import load_swap_model
+
+        self.frames = FrameSource(input)
+        info = self.frames.info
+        align_path = Path(alignments) if alignments else None
+        if align_path is not None and align_path.is_dir():
+            align_path = align_path / "alignments.json"
+        self.landmarks, align_cov = load_alignments(align_path, info) if align_path else (None, None)
+        self.device = pick_device(device)
+        model_dir = Path(model_dir)
+        self.model, meta = load_swap_model(model_dir, self.device)
+        self.model.eval()
+        self.identity = pick_identity(to, list(self.model.identities), meta, model_dir, align_path)
+        self.size = int(self.model.resolution)
+        coverage = float(meta.get("coverage") or align_cov or DEFAULT_COVERAGE)
+        self.template = np.asarray(template_points(self.size, coverage), np.float64)
+        self.is_video = not info.is_image and not Path(input).is_dir()
+        self.fps = float(info.fps or 30.0)
+        self._smoothed: dict[int, list[np.ndarray]] | None = None
+        self._detector = None
+        self._swapped: OrderedDict[tuple, SwappedFrame] = OrderedDict()
+        self._masks: dict[tuple, MaskMaker] = {}
+        self.keep = keep
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    # --- the expensive half: faces and the model pass -------------------------------------------
+    def _faces_of(self, index: int, image: np.ndarray, smooth: bool) -> list[np.ndarray]:
+        if self.landmarks is None:
+            from faceswap.extract.detect import Detector
+            from faceswap.extract.track import select_faces
+
+            if self._detector is None:
+                self._detector = Detector(device=self.device)
+            faces = select_faces(self._detector.detect([image])[0], max_faces=0, min_size=40, threshold=0.9)
+            return list(faces.landmarks)
+        if not (smooth and self.is_video):
+            return self.landmarks.get(index, [])
+        if self._smoothed is None:  # convert's causal filter over every frame, once
+            smoother = LandmarkSmoother(self.fps)
+            last = max(self.landmarks, default=-1)
+            self._smoothed = {i: smoother(i, self.landmarks.get(i, [])) for i in range(last + 1)}
+        return self._smoothed.get(index, [])
+
+    def swap(self, index: int, smooth: bool = True) -> SwappedFrame:
+        """Frame `index` with its faces aligned and swapped (cached)."""
+        from faceswap.extract.align import umeyama
+        from faceswap.runtime import autocast
+
+        key = (int(index), bool(smooth))
+        if key in self._swapped:
+            self._swapped.move_to_end(key)
+            return self._swapped[key]
+        image = self.frames[index]
+        faces = []
+        for lm in self._faces_of(int(index), image, smooth):
+            m = umeyama(np.asarray(lm, np.float64), self.template).astype(np.float64)
+            faces.append((m, crop(image, m, self.size)))
+        out: list = []
+        if faces:
+            x = torch.from_numpy(np.stack([c for _, c in faces])).to(self.device).permute(0, 3, 1, 2).float().div_(255)
+            with torch.inference_mode(), autocast(self.device):
+                face, mask = self.model.swap(x, self.identity)
+            face = (face.float().clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).cpu().numpy()
+            masks = mask.float()[:, 0].cpu().numpy() if mask is not None else [None] * len(faces)
+            out = [(m, c, f, k) for (m, c), f, k in zip(faces, face, masks)]
+        swapped = SwappedFrame(int(index), image, out)
+        self._swapped[key] = swapped
+        while len(self._swapped) > self.keep:
+            self._swapped.popitem(last=False)
+        return swapped
+
+    # --- the cheap half: mask, colour, blend --------------------------------------------------
+    def render(self, swapped: SwappedFrame, *, mask: str = "auto", mask_erode: float = 0.0, mask_blur: float = 5.0,
+               color: str = "reinhard", blend: str = "alpha", watermark: str | None = None) -> np.ndarray:
+        """The converted frame (RGB uint8, a new array) under these settings."""
+        check_color(color)
+        check_blend(blend)
+        kind = resolve_mask_kind(mask, bool(self.model.has_mask))
+        key = (kind, float(mask_erode), float(mask_blur))
+        if key not in self._masks:
+            self._masks[key] = MaskMaker(kind, self.size, self.template, erode=mask_erode, blur=mask_blur)
+        masks = self._masks[key]
+        frame = swapped.image.copy()
+        for matrix, original, face, learned in swapped.faces:
+            m = masks(learned)
+            paste(frame, correct_color(face, original, m, color), m, matrix, blend)
+        if watermark:
+            draw_watermark(frame, watermark)
+        return frame
+
+
+def preview_frame(input: str | os.PathLike, model_dir: str | os.PathLike, index: int, *, smooth: bool = True,
+                  **settings) -> tuple[np.ndarray, np.ndarray]:
+    """(original, converted) frame `index` of `input`: a one-off FramePreview.
+    settings: to, alignments, device, and render()'s mask, mask_erode,
+    mask_blur, color, blend, watermark."""
+    build = {k: settings.pop(k) for k in ("to", "alignments", "device") if k in settings}
+    preview = FramePreview(input, model_dir, **build)
+    swapped = preview.swap(index, smooth)
+    return swapped.image, preview.render(swapped, **settings)

@@ -1,0 +1,88 @@
+"""`faceswap ui`: start the page on a local address and stop it cleanly.
+
+Binding to anything but a loopback address exposes the page (and the files
+under --root) to the network, so it needs --auth USER:PASSWORD. Stopping the
+server (Ctrl-C, SIGTERM) stops the running jobs the way Ctrl-C stops the CLI
+and waits for them: a training run saves its checkpoint first.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import signal
+import threading
+
+from faceswap.errors import FaceswapError
+
+
+def is_local(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(host: str, auth: str | None) -> tuple[str, str] | None:
+    """(user, password) from --auth; FaceswapError for a non-local host without it
+    or a malformed value."""
+    pair = None
+    if auth is not None:
+        user, sep, password = auth.partition(":")
+        if not sep or not user or not password:
+            raise FaceswapError("--auth: give USER:PASSWORD (both non-empty)")
+        pair = (user, password)
+    if pair is None and not is_local(host):
+        raise FaceswapError(f"--host {host}: the page would be open to the network; "
+                            "add --auth USER:PASSWORD or bind to 127.0.0.1")
+    return pair
+
+
+def serve(root: str | os.PathLike = ".", host: str = "127.0.0.1", port: int = 7860, auth: str | None = None,
+          device: str | None = None, ready: threading.Event | None = None) -> None:
+    """Run the page until Ctrl-C or SIGTERM; then stop the jobs (train saves) and return."""
+    credentials = check_bind(host, auth)
+    from faceswap.ui.paths import Root
+
+    guard = Root(root)
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home: the page works offline
+    try:
+        import gradio as gr  # noqa: F401
+    except ImportError:
+        raise FaceswapError("faceswap ui needs Gradio: pip install 'faceswap[ui]'") from None
+    from faceswap.ui.common import Context
+    from faceswap.ui.jobs import Jobs
+    from faceswap.ui.layout import CSS, build
+
+    ctx = Context(root=guard, jobs=Jobs(), device=device)
+    page = build(ctx)
+    page.queue(default_concurrency_limit=4)
+    try:
+        page.launch(server_name=host, server_port=int(port), auth=credentials, prevent_thread_lock=True,
+                    quiet=True, show_error=True, allowed_paths=[str(f) for f in guard.folders], css=CSS,
+                    ssr_mode=False, footer_links=[], inbrowser=False)
+    except OSError as e:
+        raise FaceswapError(f"--port {port}: cannot listen on {host} ({e})") from None
+    shown = f"[{host}]" if ":" in host else host
+    print(f"faceswap ui: http://{shown}:{port}/  (root {guard.describe()}; Ctrl-C stops)", flush=True)
+    if ready is not None:
+        ready.set()
+    stop = threading.Event()
+    old = None
+    if threading.current_thread() is threading.main_thread():
+        old = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        running = ctx.jobs.running()
+        if running:
+            print(f"faceswap ui: stopping {len(running)} job(s); training saves first", flush=True)
+        ctx.jobs.shutdown()
+        page.close()
+        if old is not None:
+            signal.signal(signal.SIGTERM, old)
