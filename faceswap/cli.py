@@ -29,6 +29,13 @@ app = typer.Typer(
 _state = {"debug": False}
 
 
+def _at_least(**options: tuple) -> None:
+    """One-line FaceswapError for a numeric option out of range: name=(value, lowest)."""
+    for name, (value, low) in options.items():
+        if value is not None and value < low:
+            raise FaceswapError(f"--{name.replace('_', '-')} {value}: must be at least {low}")
+
+
 def _version_callback(value: bool) -> None:
     if value:
         typer.echo(f"faceswap {__version__}")
@@ -66,6 +73,9 @@ def extract(
     """Detect, align and crop faces into a faceset (re-running resumes an unfinished one)."""
     from faceswap.extract import extract as run_extract
 
+    _at_least(size=(size, 16), every=(every, 1), max_faces=(max_faces, 0), min_size=(min_size, 0),
+              detect_size=(detect_size, 0), redetect_every=(redetect_every, 1), batch_size=(batch_size, 1),
+              blur=(blur, 0))
     run_extract(
         input, output, size=size, coverage=coverage, every=every, max_faces=max_faces, min_size=min_size,
         threshold=threshold, blur=blur, detect_size=detect_size, redetect_every=redetect_every, smooth=smooth,
@@ -102,6 +112,12 @@ def train(
     model directory is resumed; Ctrl-C saves. Multi-GPU: torchrun --standalone
     --nproc_per_node N -m faceswap.cli train A B -m MODEL."""
     from faceswap.train import train as run_train
+
+    _at_least(iterations=(iterations, 0), batch_size=(batch_size, 1), resolution=(resolution, 16),
+              adversarial=(adversarial, 0), save_every=(save_every, 0), preview_every=(preview_every, 0),
+              threads=(threads, 1))
+    if resolution is not None and resolution % 16:
+        raise FaceswapError(f"--resolution {resolution}: must be a multiple of 16 (e.g. 64, 128)")
     from faceswap.train.pipeline import parse_duration
 
     summary = run_train(
@@ -137,6 +153,8 @@ def convert(
 ) -> None:
     """Swap the faces of a video or images; the output is labelled as synthetic media."""
     from faceswap.convert import convert as run_convert
+
+    _at_least(mask_blur=(mask_blur, 0), batch_size=(batch_size, 1))
 
     summary = run_convert(
         input, model_dir, output, to=to, alignments=alignments, mask=mask, mask_erode=mask_erode,
@@ -238,6 +256,10 @@ def main(argv: Optional[list[str]] = None) -> int:
         if hasattr(e, "show") and hasattr(e, "exit_code"):
             e.show()
             return e.exit_code
+        models = sys.modules.get("faceswap.models.serialization")  # loaded if it raised: no import here
+        if models is not None and isinstance(e, models.ModelError) and not debug:  # a bad model option or file
+            typer.echo(f"faceswap: error: {str(e).splitlines()[0]}", err=True)
+            return 1
         if type(e).__module__.startswith("av") and not debug:  # FFmpeg's errors name the file
             typer.echo(f"faceswap: error: {e}", err=True)
             return 1

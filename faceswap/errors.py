@@ -6,12 +6,12 @@ class FaceswapError(Exception):
     file and the fix. The CLI prints it as one line and exits non-zero."""
 
 
-def os_error_line(e: OSError) -> str:
-    """One line for an operating-system error on a user's path: the path, the
-    problem and what usually fixes it (no traceback)."""
+def os_error_line(e: OSError, path: object = None) -> str:
+    """One line for an operating-system error on a user's path: the path (the
+    error's own, else `path`), the problem and what usually fixes it."""
     import errno
 
-    path = e.filename if e.filename is not None else ""
+    path = e.filename if e.filename is not None else (path or "")
     if getattr(e, "filename2", None):
         path = f"{path} -> {e.filename2}"
     problem = e.strerror or str(e) or type(e).__name__
@@ -27,3 +27,8 @@ def os_error_line(e: OSError) -> str:
     }.get(e.errno or -1, "")
     text = f"{path}: {problem}" if path else problem
     return f"{text}; {hint}" if hint else text
+
+
+def user_os_error(e: OSError, path: object) -> FaceswapError:
+    """The FaceswapError to raise for an OS error met while writing `path`."""
+    return FaceswapError(os_error_line(e, path))

@@ -73,6 +73,20 @@ def check_version(path: str | os.PathLike, found: Any, supported: int, what: str
         )
 
 
+def check_writable(path: str | os.PathLike) -> None:
+    """Refuse early (one line) an output that cannot be created: its nearest
+    existing ancestor is a file, or is not writable (permissions, read-only disk)."""
+    path = Path(path)
+    ancestor = path if path.is_dir() else path.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise FaceswapError(f"{ancestor}: is a file, so {path} cannot be made there; choose another path")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise FaceswapError(f"{ancestor}: not writable (permission denied or a read-only disk), so {path} "
+                            "cannot be written; choose another path")
+
+
 OUTPUT_MARKER = ".faceswap-output"  # in folders this program made that hold no faceset or model
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from faceswap.errors import FaceswapError
+from faceswap.errors import FaceswapError, user_os_error
 from faceswap.fileio import check_replace, check_version, mark_output_folder, read_json, umask_mode
 
 
@@ -140,8 +140,11 @@ class VideoSink:
     def __init__(self, output: Path, info, tags: dict[str, str]):
         from faceswap.video import VideoWriter
 
-        self.writer = VideoWriter(output, info.rate if info.rate else info.fps, info.width, info.height,
-                                  audio_from=info.path if info.has_audio else None, metadata=tags)
+        try:
+            self.writer = VideoWriter(output, info.rate if info.rate else info.fps, info.width, info.height,
+                                      audio_from=info.path if info.has_audio else None, metadata=tags)
+        except OSError as e:  # PyAV's errors may not carry the path
+            raise user_os_error(e, output) from None
 
     def write(self, frame) -> None:
         self.writer.write(frame.image)
@@ -150,5 +153,8 @@ class VideoSink:
         self.writer.close()
 
     def abort(self) -> None:
-        partial = self.writer.abort()
-        Path(partial).unlink(missing_ok=True)
+        try:
+            self.writer.abort()
+        except (OSError, ValueError):  # a failed disk can fail the clean close too
+            pass
+        Path(self.writer.partial).unlink(missing_ok=True)

@@ -36,7 +36,8 @@ from faceswap.convert.color import check_color, correct_color
 from faceswap.convert.files import ImageSink, VideoSink, check_output, load_alignments, output_kind, pick_identity
 from faceswap.convert.masks import MaskMaker, resolve_mask_kind
 from faceswap.convert.smoothing import LandmarkSmoother
-from faceswap.errors import FaceswapError
+from faceswap.errors import FaceswapError, user_os_error
+from faceswap.fileio import check_writable
 
 _END = object()
 
@@ -237,6 +238,7 @@ def convert(
     if align_path is not None and align_path.is_dir():  # a faceset folder
         align_path = align_path / "alignments.json"
     check_output(input_path, output, force, (model_dir, align_path))
+    check_writable(output)
     frames_lm, align_cov = load_alignments(align_path, info) if align_path is not None else (None, None)
 
     dev = pick_device(device)
@@ -288,7 +290,10 @@ def convert(
                _stage("locate", locate_stage, located_q, errors, stop),
                _stage("swap", swap_stage, swapped_q, errors, stop),
                _stage("blend", blend_stage, blended_q, errors, stop)]
-    sink = VideoSink(output, info, tags) if kind == "video" else ImageSink(output, kind, tags)
+    try:
+        sink = VideoSink(output, info, tags) if kind == "video" else ImageSink(output, kind, tags)
+    except OSError as e:
+        raise user_os_error(e, output) from None
     from tqdm import tqdm
 
     bar = tqdm(total=len(reader) or None, unit="frame", desc="convert", disable=not progress, dynamic_ncols=True)
@@ -312,16 +317,25 @@ def convert(
             raise errors[0]
         if summary.frames == 0:
             raise FaceswapError(f"{input_path}: no frame could be read")
-    except BaseException:
+    except BaseException as e:
         stop.set()
-        sink.abort()
+        try:
+            sink.abort()
+        except OSError:  # the disk that failed the write may fail the clean-up too
+            pass
+        if isinstance(e, OSError):
+            raise user_os_error(e, output) from None
         raise
     finally:
         bar.close()
         stop.set()
         cv2.setNumThreads(cv_threads)
         torch.set_num_threads(torch_threads)
-    sink.close()
+    try:
+        sink.close()
+    except OSError as e:  # the encoder flushes its last frames here
+        sink.abort()
+        raise user_os_error(e, output) from None
     summary.skipped = list(reader.skipped)
     summary.truncated = bool(reader.truncated)
     summary.seconds = time.perf_counter() - start

@@ -27,7 +27,7 @@ import numpy as np
 from faceswap.errors import FaceswapError
 from faceswap.extract.align import DEFAULT_COVERAGE, LandmarkSmoother, align
 from faceswap.extract.faceset import ALIGNMENTS_NAME, Alignments, face_file
-from faceswap.fileio import remove_output
+from faceswap.fileio import check_writable, remove_output
 
 SAVE_EVERY_S = 5.0
 # zlib level 1 with the SUB filter: ~2x faster than OpenCV's default, files ~10% larger
@@ -180,7 +180,8 @@ def extract(
     from faceswap.video import FrameReader
 
     for name, value, low in (("size", size, 16), ("every", every, 1), ("batch-size", batch_size, 1),
-                             ("redetect-every", redetect_every, 1), ("max-faces", max_faces, 0), ("min-size", min_size, 0)):
+                             ("redetect-every", redetect_every, 1), ("max-faces", max_faces, 0), ("min-size", min_size, 0),
+                             ("detect-size", detect_size, 0)):
         if value < low:
             raise FaceswapError(f"--{name} {value}: must be at least {low}")
     if not 0 < coverage <= 2:
@@ -192,6 +193,7 @@ def extract(
     info = reader.info
     settings = {"size": size, "coverage": coverage, "every": every, "max_faces": max_faces, "min_size": min_size,
                 "threshold": threshold, "blur": blur, "smooth": smooth}
+    check_writable(output)
     resume, created = _open_output(output, source, settings, force)
     al = resume or Alignments(
         source=str(source.resolve()), width=info.width, height=info.height, fps=info.fps,

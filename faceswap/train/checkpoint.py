@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 
 from faceswap.errors import FaceswapError
+from faceswap.fileio import check_writable
 
 TRAINER_FILE = "trainer.pt"
 
@@ -88,6 +89,7 @@ def resume_meta(model_dir: Path, preset: str, resolution: int | None, mask: bool
     model_dir = Path(model_dir)
     if model_dir.exists() and not model_dir.is_dir():
         raise FaceswapError(f"{model_dir}: is a file, not a model directory; choose another --model-dir")
+    check_writable(model_dir)
     if not model_dir.is_dir() or not any(p for p in model_dir.iterdir() if not p.name.startswith(".")):
         return None
     if not (model_dir / "config.json").is_file():
