@@ -51,12 +51,16 @@ class Job:
         """One line for the page."""
         if self.state == "running":
             if self.total:
-                return f"{self.task}: {self.done}/{self.total} ({100 * self.done / self.total:.0f}%)"
-            return f"{self.task}: running" + (f", {self.done} steps" if self.done else "") + \
+                return f"{self.name}: {self.done}/{self.total} ({100 * self.done / self.total:.0f}%)"
+            return f"{self.name}: running" + (f", {self.done} done" if self.done else "") + \
                 f" ({time.time() - self.started:.0f} s)"
         if self.state == "done":
-            return f"{self.task}: done. {self.result.get('text', '')}".strip()
-        return f"{self.task}: {self.state}: {self.message}" if self.message else f"{self.task}: {self.state}"
+            return f"{self.name}: done. {self.result.get('text', '')}".strip()
+        return f"{self.name}: {self.state}: {self.message}" if self.message else f"{self.name}: {self.state}"
+
+    @property
+    def name(self) -> str:
+        return f"{self.task} #{self.id}"
 
 
 def _overlaps(a: Path, b: Path) -> bool:

@@ -56,7 +56,7 @@ def test_jobs_refuse_overlapping_outputs_and_report_errors(tmp_path):
         time.sleep(0.2)
     assert first.state == "failed"
     assert first.message.startswith("faceswap: error: ") and "Traceback" not in first.message
-    assert "failed: faceswap: error:" in first.status()
+    assert "train #1: failed: faceswap: error:" in first.status()
     # once it has ended the output is free again
     second = jobs.start("train", {"faces_a": str(tmp_path / "a")}, [tmp_path / "m"])
     jobs.shutdown(timeout=60)
