@@ -22,9 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from faceswap.convert.blend import check_blend, crop, paste, watermark as draw_watermark
+from faceswap.convert.blend import check_blend, paste, watermark as draw_watermark
 from faceswap.convert.color import check_color, correct_color
 from faceswap.convert.files import load_alignments, pick_identity
 from faceswap.convert.masks import MaskMaker, resolve_mask_kind
@@ -77,8 +76,8 @@ class FrameSource:
 
 @dataclass
 class SwappedFrame:
-    """One frame after the model pass: per face (matrix, original crop,
-    swapped face, learned mask or None), all in aligned space."""
+    """One frame after the model pass: per face (matrix frame -> paste crop,
+    original crop, swapped face at paste size, learned mask or None)."""
 
     index: int
     image: np.ndarray
@@ -94,8 +93,10 @@ class FramePreview:
     """
 
     def __init__(self, input: str | os.PathLike, model_dir: str | os.PathLike, *, to: str | None = None,
-                 alignments: str | os.PathLike | None = None, device: str | None = None, keep: int = 4):
-        from faceswap.extract.align import DEFAULT_COVERAGE, template_points
+                 alignments: str | os.PathLike | None = None, device: str | None = None, detail: bool = True,
+                 keep: int = 4):
+        from faceswap.convert.faces import FaceRenderer
+        from faceswap.extract.align import DEFAULT_COVERAGE
         from faceswap.runtime import pick_device
         from faceswap.train import load_swap_model
 
@@ -110,9 +111,8 @@ class FramePreview:
         self.model, meta = load_swap_model(model_dir, self.device)
         self.model.eval()
         self.identity = pick_identity(to, list(self.model.identities), meta, model_dir, align_path)
-        self.size = int(self.model.resolution)
-        coverage = float(meta.get("coverage") or align_cov or DEFAULT_COVERAGE)
-        self.template = np.asarray(template_points(self.size, coverage), np.float64)
+        coverage = float(meta.get("coverage") or align_cov or DEFAULT_COVERAGE)  # as convert(): the model's crops
+        self.renderer = FaceRenderer(self.model, model_dir, self.identity, coverage, self.device, detail=detail)
         self.is_video = not info.is_image and not Path(input).is_dir()
         self.fps = float(info.fps or 30.0)
         self._smoothed: dict[int, list[np.ndarray]] | None = None
@@ -144,26 +144,14 @@ class FramePreview:
 
     def swap(self, index: int, smooth: bool = True) -> SwappedFrame:
         """Frame `index` with its faces aligned and swapped (cached)."""
-        from faceswap.extract.align import umeyama
-        from faceswap.runtime import autocast
-
         key = (int(index), bool(smooth))
         if key in self._swapped:
             self._swapped.move_to_end(key)
             return self._swapped[key]
         image = self.frames[index]
-        faces = []
-        for lm in self._faces_of(int(index), image, smooth):
-            m = umeyama(np.asarray(lm, np.float64), self.template).astype(np.float64)
-            faces.append((m, crop(image, m, self.size)))
-        out: list = []
-        if faces:
-            x = torch.from_numpy(np.stack([c for _, c in faces])).to(self.device).permute(0, 3, 1, 2).float().div_(255)
-            with torch.inference_mode(), autocast(self.device):
-                face, mask = self.model.swap(x, self.identity)
-            face = (face.float().clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).cpu().numpy()
-            masks = mask.float()[:, 0].cpu().numpy() if mask is not None else [None] * len(faces)
-            out = [(m, c, f, k) for (m, c), f, k in zip(faces, face, masks)]
+        faces = [self.renderer.crop(image, lm) for lm in self._faces_of(int(index), image, smooth)]
+        outs = self.renderer.swap([x for _, _, x in faces])
+        out = [(m, c, face, learned) for (m, c, _), (face, learned) in zip(faces, outs)]
         swapped = SwappedFrame(int(index), image, out)
         self._swapped[key] = swapped
         while len(self._swapped) > self.keep:
@@ -179,7 +167,8 @@ class FramePreview:
         kind = resolve_mask_kind(mask, bool(self.model.has_mask))
         key = (kind, float(mask_erode), float(mask_blur))
         if key not in self._masks:
-            self._masks[key] = MaskMaker(kind, self.size, self.template, erode=mask_erode, blur=mask_blur)
+            r = self.renderer
+            self._masks[key] = MaskMaker(kind, r.paste_size, r.template, erode=mask_erode, blur=mask_blur)
         masks = self._masks[key]
         frame = swapped.image.copy()
         for matrix, original, face, learned in swapped.faces:
@@ -193,9 +182,9 @@ class FramePreview:
 def preview_frame(input: str | os.PathLike, model_dir: str | os.PathLike, index: int, *, smooth: bool = True,
                   **settings) -> tuple[np.ndarray, np.ndarray]:
     """(original, converted) frame `index` of `input`: a one-off FramePreview.
-    settings: to, alignments, device, and render()'s mask, mask_erode,
+    settings: to, alignments, device, detail, and render()'s mask, mask_erode,
     mask_blur, color, blend, watermark."""
-    build = {k: settings.pop(k) for k in ("to", "alignments", "device") if k in settings}
+    build = {k: settings.pop(k) for k in ("to", "alignments", "device", "detail") if k in settings}
     preview = FramePreview(input, model_dir, **build)
     swapped = preview.swap(index, smooth)
     return swapped.image, preview.render(swapped, **settings)

@@ -1,0 +1,60 @@
+"""FramePreview: the same frame as convert(), and no model pass for settings
+that only re-blend."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from faceswap.convert import convert
+from faceswap.convert.preview import FramePreview, FrameSource, preview_frame
+from faceswap.demo import DEMO_MODEL, public_domain_faces
+from faceswap.errors import FaceswapError
+from faceswap.video import read_image, write_image
+
+
+@pytest.fixture(scope="module")
+def portrait(tmp_path_factory):
+    path = tmp_path_factory.mktemp("preview") / "collins.png"
+    write_image(path, public_domain_faces(256)["a"])
+    return path
+
+
+@pytest.mark.parametrize("settings", [{}, dict(mask="ellipse", mask_erode=3.0, mask_blur=8.0, color="mean")])
+def test_preview_matches_convert(portrait, tmp_path, settings):
+    out = tmp_path / "swapped.png"
+    convert(portrait, DEMO_MODEL, out, to="b", progress=False, device="cpu", **settings)
+    original, swapped = preview_frame(portrait, DEMO_MODEL, 0, to="b", device="cpu", **settings)
+    assert np.array_equal(original, read_image(portrait))
+    diff = np.abs(swapped.astype(np.int16) - read_image(out).astype(np.int16))
+    assert diff.max() <= 2 and diff.mean() < 0.05
+    assert np.abs(swapped.astype(np.int16) - original).mean() > 0.3  # a face was really painted
+
+
+def test_setting_changes_reuse_the_model_pass(portrait):
+    preview = FramePreview(portrait, DEMO_MODEL, to="b", device="cpu")
+    calls = []
+    swap = preview.model.swap
+    preview.model.swap = lambda *a, **k: calls.append(1) or swap(*a, **k)
+    frame = preview.swap(0)
+    images = [preview.render(preview.swap(0), **s) for s in
+              (dict(color="none"), dict(color="hist"), dict(blend="poisson"), dict(mask="box", mask_blur=12.0))]
+    assert len(calls) == 1 and len(frame.faces) == 1
+    assert all(not np.array_equal(images[0], im) for im in images[1:])
+    with pytest.raises(FaceswapError, match="--color"):
+        preview.render(frame, color="sepia")
+
+
+def test_frame_source_random_access(tmp_path):
+    from faceswap.video import VideoWriter
+
+    path = tmp_path / "count.mp4"
+    with VideoWriter(path, 25, 64, 64) as w:
+        for i in range(12):
+            w.write(np.full((64, 64, 3), 20 * i, np.uint8))
+    frames = FrameSource(path, keep=2)
+    assert len(frames) == 12
+    for i in (5, 9, 2, 11, 0):  # forward, forward, back (reopen), forward, back
+        assert abs(int(frames[i].mean()) - 20 * i) <= 3
+    with pytest.raises(FaceswapError, match="no frame 40"):
+        frames[40]
