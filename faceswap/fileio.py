@@ -34,12 +34,12 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
     os.close(fd)
-    os.chmod(tmp, umask_mode(0o666))  # mkstemp makes 0600; outputs are ordinary files
     tmp_path = Path(tmp)
     try:
         yield tmp_path
         with open(tmp_path, "rb+") as f:
             os.fsync(f.fileno())
+        os.chmod(tmp_path, umask_mode(0o666))  # mkstemp makes 0600; outputs are ordinary files
         os.replace(tmp_path, path)
     finally:
         if tmp_path.exists():
@@ -85,6 +85,26 @@ def check_writable(path: str | os.PathLike) -> None:
     if not os.access(ancestor, os.W_OK | os.X_OK):
         raise FaceswapError(f"{ancestor}: not writable (permission denied or a read-only disk), so {path} "
                             "cannot be written; choose another path")
+
+
+def remove_stale_temps(folder: str | os.PathLike, pattern: str) -> list[Path]:
+    """Remove what a killed run of this program left in `folder`: the entries
+    whose whole name matches the regex `pattern` (its temp files, partial
+    outputs). Returns what was removed."""
+    import re
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    removed = []
+    for p in folder.iterdir():
+        if re.fullmatch(pattern, p.name):
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                p.unlink(missing_ok=True)
+            removed.append(p)
+    return removed
 
 
 OUTPUT_MARKER = ".faceswap-output"  # in folders this program made that hold no faceset or model

@@ -182,15 +182,20 @@ def save_checkpoint(directory: str | Path, model: nn.Module, optimizer: torch.op
         save_model(model, directory, extra={**(extra or {}), "fit": {"step": int(state.step)}})
 
 
+_DELETE_TRAINER = ("deleting it resumes the saved weights at their step with a fresh optimizer; "
+                   "to start over, use a new or empty checkpoint directory")
+
+
 def load_trainer_state(directory: str | Path) -> dict:
     """trainer.pt as plain data (weights_only); ModelError naming the file if unreadable or newer."""
     path = Path(directory) / TRAINER_FILE
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
-        raise ModelError(f"{path}: cannot read trainer state ({type(e).__name__}: {e}); delete it to start over") from None
+        raise ModelError(f"{path}: cannot read trainer state ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); "
+                         f"{_DELETE_TRAINER}") from None
     if not isinstance(data, dict) or not isinstance(data.get("version"), int):
-        raise ModelError(f"{path}: not a trainer state (no version); delete it to start over")
+        raise ModelError(f"{path}: not a trainer state (no version); {_DELETE_TRAINER}")
     if data["version"] > TRAINER_VERSION:
         raise ModelError(f"{path}: trainer state version {data['version']} is newer than this faceswap supports; upgrade")
     return data

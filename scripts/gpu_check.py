@@ -236,7 +236,7 @@ def _resume_pipeline(dev, tmp: Path, fa: Path, fb: Path, n: int, tag: str) -> tu
     train(fa, fb, straight, iterations=2 * n, **kw)
     train(fa, fb, again, iterations=2 * n, **kw)
     train(fa, fb, split, iterations=n, **kw)
-    train(fa, fb, split, iterations=n, **kw)
+    train(fa, fb, split, iterations=2 * n, **kw)  # a total, not steps per call
     scaler = load_trainer_state(split).get("scaler")
     return _max_diff(straight, split), _max_diff(straight, again), "scaler saved" if scaler else "no scaler state saved"
 

@@ -85,13 +85,52 @@ def load_alignments(path: Path, info) -> tuple[dict[int, list[np.ndarray]], floa
     if n is not None and info.frame_count is not None and int(n) != int(info.frame_count):
         raise FaceswapError(f"{path}: alignments are for {n} frames, the input has {info.frame_count}; "
                             "use the alignments of this video or leave out --alignments")
+    if doc.get("complete") is False:
+        raise FaceswapError(f"{path}: alignments are unfinished (extract stopped at frame {doc.get('done', 0)}); "
+                            f"re-run `faceswap extract {info.path} -o {path.parent}` to finish them, "
+                            "or leave out --alignments")
+    from faceswap.extract.faceset import fingerprint_mismatch
+
+    differs = fingerprint_mismatch(doc.get("fingerprint"), info.path)
+    if differs:
+        raise FaceswapError(f"{path}: alignments were made from another file ({differs}); "
+                            "use the alignments of this video or leave out --alignments")
     frames: dict[int, list[np.ndarray]] = {}
     try:
         for key, faces in doc["frames"].items():
             frames[int(key)] = [np.asarray(f["landmarks"], np.float32).reshape(5, 2) for f in faces]
     except (KeyError, ValueError, TypeError) as e:
         raise FaceswapError(f"{path}: malformed face entry ({e}); re-extract the faceset") from None
+    every = int((doc.get("settings") or {}).get("every") or 1)
+    if every > 1:
+        frames = fill_skipped(frames, every)
     return frames, doc.get("coverage")
+
+
+def fill_skipped(frames: dict[int, list[np.ndarray]], every: int) -> dict[int, list[np.ndarray]]:
+    """Landmarks for the frames `extract --every N` did not examine: linear
+    between the examined neighbours when both hold faces (each face paired with
+    the nearest one), else those of the nearer examined frame; so the face
+    does not flip between A and B from one frame to the next."""
+    out = dict(frames)
+    keys = sorted(frames)
+    for k0, k1 in zip(keys, keys[1:] + [keys[-1] + every] if keys else []):
+        a, b = frames[k0], frames.get(k1, [])
+        for f in range(k0 + 1, k1):
+            if f in out:
+                continue
+            t = (f - k0) / (k1 - k0)
+            if a and b:
+                pairs = []
+                for lm in a:
+                    near = min(b, key=lambda other: float(np.abs(other.mean(0) - lm.mean(0)).sum()))
+                    pairs.append((lm, near))
+                out[f] = [((1 - t) * p + t * q).astype(np.float32) for p, q in pairs]
+            elif a and (t <= 0.5 or k1 not in frames):  # after the last examined frame: hold it
+                out[f] = list(a)
+            else:
+                out[f] = list(b) if t > 0.5 else []
+    return out
 
 
 # ---------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -37,7 +38,7 @@ from faceswap.convert.files import ImageSink, VideoSink, check_output, load_alig
 from faceswap.convert.masks import MaskMaker, resolve_mask_kind
 from faceswap.convert.smoothing import LandmarkSmoother
 from faceswap.errors import FaceswapError, user_os_error
-from faceswap.fileio import check_writable
+from faceswap.fileio import check_writable, remove_stale_temps
 
 _END = object()
 
@@ -239,6 +240,8 @@ def convert(
         align_path = align_path / "alignments.json"
     check_output(input_path, output, force, (model_dir, align_path))
     check_writable(output)
+    # what a killed convert to this output left: its partial video or image folder
+    remove_stale_temps(output.parent, rf"\.{re.escape(output.name)}\..+\.partial|{re.escape(output.stem)}\.partial\.mp4")
     frames_lm, align_cov = load_alignments(align_path, info) if align_path is not None else (None, None)
 
     dev = pick_device(device)

@@ -7,7 +7,12 @@ alignments.json (version 1)::
      "frames": {"<frame index>": [{"box": [x1, y1, x2, y2], "score": float,
                                    "landmarks": [[x, y] x 5], "matrix": [[a, b, c], [d, e, f]],
                                    "file": "000012_0.png"}]},
-     "done": int}    # extract's resume point: frames with index < done are finished
+     "done": int,    # extract's resume point: frames with index < done are finished
+     "fingerprint": {"bytes": int, "head_sha256": str, "duration": float | null}}  # optional
+
+`fingerprint` identifies the source (see `source_fingerprint`); convert and a
+resumed extract refuse a source that does not match it. Files written before
+it existed load without it (nothing is checked then).
 
 `matrix` maps frame coordinates to aligned-crop coordinates at `size`. A frame
 that was examined and held no face is listed with an empty list.
@@ -27,6 +32,46 @@ from faceswap.fileio import check_version, read_json, write_json_atomic
 
 ALIGNMENTS_VERSION = 1
 ALIGNMENTS_NAME = "alignments.json"
+
+
+HEAD_BYTES = 1 << 20
+
+
+def source_fingerprint(path: str | os.PathLike, duration: float | None = None) -> dict[str, Any]:
+    """What identifies a source beyond its name: its size in bytes and a hash
+    of its first MiB (the container header and the first frames); for a folder
+    of images, their names and sizes. A truncated or re-encoded copy, or
+    another clip of the same frame size, differs."""
+    import hashlib
+
+    path = Path(path)
+    digest = hashlib.sha256()
+    if path.is_dir():
+        from faceswap.video import IMAGE_EXTS
+
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_EXTS)
+        total = 0
+        for f in files:
+            size = f.stat().st_size
+            total += size
+            digest.update(f"{f.name}\0{size}\n".encode())
+        return {"bytes": total, "head_sha256": digest.hexdigest(), "files": len(files)}
+    with open(path, "rb") as f:
+        digest.update(f.read(HEAD_BYTES))
+    return {"bytes": path.stat().st_size, "head_sha256": digest.hexdigest(),
+            "duration": None if duration is None else round(float(duration), 3)}
+
+
+def fingerprint_mismatch(saved: dict[str, Any] | None, path: str | os.PathLike) -> str | None:
+    """None when `path` matches the saved fingerprint (or none was saved); else what differs."""
+    if not isinstance(saved, dict) or not Path(path).exists():
+        return None
+    now = source_fingerprint(path)
+    if saved.get("bytes") != now["bytes"]:
+        return f"{saved.get('bytes')} bytes were recorded, {path} has {now['bytes']}"
+    if saved.get("head_sha256") != now["head_sha256"]:
+        return f"{path} starts with other content than the recorded source"
+    return None
 
 
 def face_file(frame: int, face: int) -> str:

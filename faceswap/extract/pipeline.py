@@ -26,8 +26,8 @@ import numpy as np
 
 from faceswap.errors import FaceswapError
 from faceswap.extract.align import DEFAULT_COVERAGE, LandmarkSmoother, align
-from faceswap.extract.faceset import ALIGNMENTS_NAME, Alignments, face_file
-from faceswap.fileio import check_writable, remove_output
+from faceswap.extract.faceset import ALIGNMENTS_NAME, Alignments, face_file, fingerprint_mismatch, source_fingerprint
+from faceswap.fileio import check_writable, remove_output, remove_stale_temps
 
 SAVE_EVERY_S = 5.0
 # zlib level 1 with the SUB filter: ~2x faster than OpenCV's default, files ~10% larger
@@ -130,10 +130,13 @@ def _open_output(output: Path, source: Path, settings: dict, force: bool) -> tup
         output.mkdir(parents=True, exist_ok=True)
         return None, created
     align_path = output / ALIGNMENTS_NAME
+    if align_path.is_file():  # what a killed run left half-written
+        remove_stale_temps(output, r"\.\d{6}_\d+\.png\.tmp|\.alignments\.json\..+\.tmp.*")
     if not align_path.is_file():
         raise FaceswapError(f"{output}: output folder exists and is not a faceset; choose an empty or new output folder")
     old = Alignments.load(align_path)
-    same_source = Path(old.source).resolve() == source.resolve()
+    same_source = Path(old.source).resolve() == source.resolve() and not fingerprint_mismatch(
+        old.extra.get("fingerprint"), source)
     if not same_source or old.extra.get("settings") != settings:
         what = "another source" if not same_source else "other settings"
         raise FaceswapError(f"{output}: holds a faceset of {what}; pass --force to overwrite it")
@@ -198,14 +201,20 @@ def extract(
     al = resume or Alignments(
         source=str(source.resolve()), width=info.width, height=info.height, fps=info.fps,
         frame_count=info.frame_count, size=size, coverage=coverage,
-        extra={"settings": settings, "complete": False},
+        extra={"settings": settings, "complete": False,
+               "fingerprint": source_fingerprint(source, getattr(info, "duration", None))},
     )
     if resume is not None and resume.extra.get("complete"):
         return _finished_summary(output, resume, progress)
     start = -(-al.done // every) * every  # next frame on the --every grid
     reader = FrameReader(source, every=every, start=start) if start else reader
 
-    detector = Detector(device=device, min_size=min_size, detect_size=detect_size)
+    try:
+        detector = Detector(device=device, min_size=min_size, detect_size=detect_size)
+    except BaseException:
+        if resume is None:  # leave no empty folder behind a failed start
+            _discard(output, created)
+        raise
     tracker = Tracker(detector, max_faces=max_faces, min_size=min_size, threshold=threshold,
                       redetect_every=redetect_every)
     smoothers: dict[int, LandmarkSmoother] = {}
@@ -282,6 +291,9 @@ def extract(
                 save()
             except Exception:
                 pass
+        elif resume is None:  # nothing finished: leave no empty folder that looks like an output
+            writer.shutdown(wait=True)
+            _discard(output, created)
         raise
     finally:
         writer.shutdown(wait=True)

@@ -9,19 +9,40 @@
 
 Every file is written to a temporary name and renamed, weights first, so a run
 killed mid-save leaves the previous complete checkpoint (or, between files, new
-weights with a trainer state one save older, which still resumes).
+weights with a trainer state one save older, which still resumes). A kill
+during the first save can leave weights without config.json: the next run
+recognises that folder as unfinished and starts over; stale temp files of
+killed saves are removed on the next run.
 """
 
 from __future__ import annotations
 
+import re
+import warnings
 from pathlib import Path
 
 import torch
 
 from faceswap.errors import FaceswapError
-from faceswap.fileio import check_writable
+from faceswap.fileio import check_writable, remove_stale_temps
 
 TRAINER_FILE = "trainer.pt"
+# every file a model directory holds; nothing else is deleted from one
+MODEL_FILES = ("config.json", "model.safetensors", TRAINER_FILE, "preview.png", "discriminator.safetensors")
+
+
+MIN_FACES = 25  # below this a decoder mostly memorises its few faces
+
+
+def warn_facesets(fa, fb) -> None:
+    """Warn (one line each) about facesets that train a useless model without failing:
+    too few faces, or the same faceset for A and B."""
+    if Path(fa.path).resolve() == Path(fb.path).resolve():
+        warnings.warn(f"{fa.path}: the same faceset is given for A and B; the model will learn no swap")
+    for fs in (fa, fb):
+        if len(fs) < MIN_FACES:
+            warnings.warn(f"{fs.path}: only {len(fs)} faces; a swap model needs a few hundred "
+                          f"(at least {MIN_FACES}) for a usable result")
 
 
 def model_meta(preset: str, resolution: int, fa, fb, mask: bool, loss: str, step: int) -> dict:
@@ -90,7 +111,15 @@ def resume_meta(model_dir: Path, preset: str, resolution: int | None, mask: bool
     if model_dir.exists() and not model_dir.is_dir():
         raise FaceswapError(f"{model_dir}: is a file, not a model directory; choose another --model-dir")
     check_writable(model_dir)
+    # temp files of saves a kill interrupted (each as large as the weights or the optimizer state)
+    remove_stale_temps(model_dir, rf"\.({'|'.join(re.escape(n) for n in MODEL_FILES)})\..+\.tmp.*")
     if not model_dir.is_dir() or not any(p for p in model_dir.iterdir() if not p.name.startswith(".")):
+        return None
+    if not (model_dir / "config.json").is_file() and all(p.name in MODEL_FILES for p in model_dir.iterdir()):
+        # config.json is written after the weights: without it, the first save never finished
+        warnings.warn(f"{model_dir}: the first checkpoint was never finished (no config.json); starting over")
+        for name in MODEL_FILES:
+            (model_dir / name).unlink(missing_ok=True)
         return None
     if not (model_dir / "config.json").is_file():
         raise FaceswapError(
@@ -129,7 +158,7 @@ def load_trainer_state(model_dir: Path, optimizer: torch.optim.Optimizer) -> lis
         raise FaceswapError(str(e).splitlines()[0]) from None
     except (ValueError, KeyError) as e:
         raise FaceswapError(
-            f"{path}: trainer state does not fit this model ({type(e).__name__}); delete it to resume the weights "
-            "with a fresh optimizer, or train a new model directory"
+            f"{path}: trainer state does not fit this model ({type(e).__name__}); deleting it resumes the weights "
+            "at their step with a fresh optimizer; to start over, use a new or empty --model-dir"
         ) from None
     return list(state.get("history") or [])

@@ -29,7 +29,8 @@ import torch
 from torch import nn
 
 from faceswap.errors import FaceswapError
-from faceswap.train.checkpoint import load_swap_model, load_trainer_state, model_meta, resume_meta, save_checkpoint
+from faceswap.train.checkpoint import (load_swap_model, load_trainer_state, model_meta, resume_meta, save_checkpoint,
+                                       warn_facesets)
 from faceswap.train.data import SwapBatches, load_faces
 from faceswap.train.losses import FaceLoss, face_mask, region_weights
 from faceswap.train.presets import PRESETS, model_config
@@ -115,7 +116,9 @@ def train(
 ) -> TrainSummary:
     """Train (or resume) a swap model of faces A and B into `model_dir`.
 
-    iterations: steps to run in this call (None: until `time` runs out or Ctrl-C).
+    iterations: the total step count to train to, counting the steps of earlier
+    calls on this model directory (so running the same call twice does not
+    train twice as long); None: until `time` runs out or Ctrl-C.
     time: wall-clock budget in seconds. batch_size: faces per identity per step
     (per process under torchrun). preset: lightweight | original | hires
     (see faceswap.train.presets). resolution: default the preset's.
@@ -158,6 +161,7 @@ def train(
         raise FaceswapError(f"--batch-size {bs}: must be >= 1")
 
     fa, fb = load_faces(faces_a, res), load_faces(faces_b, res)
+    warn_facesets(fa, fb)
     for fs in (fa, fb):
         old_cov = (meta_old or {}).get("coverage")
         if old_cov is not None and fs.coverage is not None and abs(float(old_cov) - float(fs.coverage)) > 1e-6:
@@ -244,7 +248,7 @@ def train(
     if preview_every:
         callbacks.append(Callback(preview_every, lambda s: write_preview(s.step)))
 
-    steps = iterations if iterations is not None else 10**12  # None: until --time or Ctrl-C
+    total = iterations if iterations is not None else 10**12  # None: until --time or Ctrl-C
     interrupted = False
     t0 = _time.perf_counter()
     if is_main and not meta_old:
@@ -254,7 +258,7 @@ def train(
         fit(
             step_model,
             batches,
-            steps=start_step + steps,
+            steps=max(start_step, total),
             start_step=start_step,
             optimizer=optimizer,
             device=dev,

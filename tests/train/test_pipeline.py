@@ -36,7 +36,7 @@ def test_train_writes_model_dir_and_resume_is_exact(tiny_preset, facesets, tmp_p
     assert s.step == 2 and {"loss_a", "loss_b"} <= set(s.last)
     names = {p.name for p in (tmp_path / "m").iterdir()}
     assert {"config.json", "model.safetensors", "trainer.pt", "preview.png"} <= names
-    s2 = _train(facesets, tmp_path / "m", 2)
+    s2 = _train(facesets, tmp_path / "m", 4)  # --iterations is the total
     assert (s2.start_step, s2.step) == (2, 4)
     resumed, meta = _weights(tmp_path / "m")
     assert meta["step"] == 4 and meta["preset"] == "tiny" and meta["resolution"] == 16
@@ -110,7 +110,7 @@ KILL_SCRIPT = textwrap.dedent(
             os.kill(os.getpid(), signal.SIGKILL)
         torch.save = save
     from faceswap.train import train
-    train(sys.argv[2], sys.argv[3], sys.argv[4], iterations=2, preset="tiny", progress=False,
+    train(sys.argv[2], sys.argv[3], sys.argv[4], iterations=4, preset="tiny", progress=False,
           save_every=1, preview_every=0)
     """
 )
@@ -129,7 +129,7 @@ def test_killed_during_save_leaves_loadable_model(tiny_preset, facesets, tmp_pat
     assert proc.returncode == -9, proc.stderr[-2000:]
     model, meta = load_swap_model(model_dir)  # the previous complete checkpoint
     assert meta["step"] == 2  # fit renames trainer.pt only after the model is saved
-    s = _train(facesets, model_dir, 1)  # and training resumes from it
+    s = _train(facesets, model_dir, meta["step"] + 1)  # and training resumes from it
     assert s.step == meta["step"] + 1
 
 
@@ -139,6 +139,6 @@ def test_mask_and_adversarial_options(tiny_preset, facesets, tmp_path):
     model, meta = load_swap_model(tmp_path / "m")
     assert model.has_mask and meta["mask"] and meta["adversarial"] == 0.1
     assert (tmp_path / "m" / "discriminator.safetensors").is_file()
-    assert _train(facesets, tmp_path / "m", 1, mask=True, adversarial=0.1).step == 3
+    assert _train(facesets, tmp_path / "m", 3, mask=True, adversarial=0.1).step == 3
     with pytest.raises(FaceswapError, match="adversarial"):
         _train(facesets, tmp_path / "m", 1, mask=True)

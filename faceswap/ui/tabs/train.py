@@ -86,9 +86,8 @@ def listen(ctx: Context, w: SimpleNamespace) -> None:
         steps = number(iterations)
         if steps is None and budget is None:
             raise FaceswapError("give a step count or a time budget (or both); Stop also ends a run")
-        current = _step(out)
         kwargs = dict(faces_a=fa, faces_b=fb, model_dir=out, preset=preset, time=budget,
-                      iterations=None if steps is None else max(0, steps - current),
+                      iterations=steps,  # train()'s iterations is the total step count
                       batch_size=number(batch), preview_every=number(preview_every, 100),
                       save_every=number(save_every, 500), mask=bool(mask), device=ctx.device, progress=True)
         job = ctx.jobs.start("train", kwargs, [out])
@@ -130,13 +129,3 @@ def listen(ctx: Context, w: SimpleNamespace) -> None:
     w.stop.click(stop, None, w.status)
     w.refresh.click(lambda: [gr.update(choices=ctx.root.facesets())] * 2, None, [w.faces_a, w.faces_b])
     w.timer.tick(tick, [w.model, w.seen], [w.status, w.preview, w.loss, w.seen], show_progress="hidden")
-
-
-def _step(model_dir: Path) -> int:
-    """The step a model folder is at (0 for a new one)."""
-    import json
-
-    try:
-        return int(json.loads((model_dir / "config.json").read_text())["extra"]["faceswap"]["step"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return 0
