@@ -129,6 +129,32 @@ def train(
     typer.echo(summary.describe())
 
 
+@app.command()
+def refine(
+    model_dir: Path = typer.Argument(..., help="A model directory made by `faceswap train`."),
+    identity: Optional[str] = typer.Option(None, "--identity", help="Whose detail to learn (default: the model's second, B)."),
+    faces: Optional[Path] = typer.Option(None, "--faces", help="That identity's faceset (default: the one the model was trained on)."),
+    scale: int = typer.Option(4, "--scale", help="Upscaling factor: 4 (64 -> 256 px) or 2."),
+    iterations: Optional[int] = typer.Option(None, "--iterations", "-i", min=1, help="Train until this total step count (default 2000 without --time)."),
+    time: Optional[str] = typer.Option(None, "--time", "-t", help="Wall-clock budget, e.g. 8m."),
+    device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, cuda:N (default: GPU when present)."),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="CPU threads for torch (1 is often fastest on a busy machine)."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the progress bar."),
+) -> None:
+    """Train a detail upsampler for one identity of a model: it turns the model's
+    64 px face into a sharp 256 px one with that person's own detail; convert
+    uses it automatically. Resumable: run again to continue."""
+    from faceswap.train.pipeline import parse_duration
+    from faceswap.train.refine import refine as run_refine
+
+    if scale not in (2, 4):
+        raise FaceswapError(f"--scale {scale}: must be 2 or 4")
+    out = run_refine(model_dir, identity=identity, faces=faces, scale=scale, steps=iterations,
+                     time=parse_duration(time), device=device, threads=threads, progress=progress)
+    typer.echo(f"saved {out['dir']} at step {out['step']} ({out['seconds']:.0f} s); "
+               + ", ".join(f"{k} {v:.4f}" for k, v in out["loss"].items()))
+
+
 # ---- end train ---------------------------------------------------------------
 
 # ---- convert (issue 5) -------------------------------------------------------
@@ -145,6 +171,7 @@ def convert(
     color: str = typer.Option("reinhard", "--color", help="none | mean | reinhard | hist."),
     blend: str = typer.Option("alpha", "--blend", help="alpha | poisson."),
     smooth: bool = typer.Option(True, "--smooth/--no-smooth", help="Smooth the face alignment over time (video)."),
+    detail: bool = typer.Option(True, "--detail/--no-detail", help="Upscale faces with the model's detail upsampler (from `faceswap refine`) when it has one."),
     watermark: Optional[str] = typer.Option(None, "--watermark", help="Draw this visible label on every frame."),
     device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, cuda:N (default: GPU when present)."),
     batch_size: int = typer.Option(16, "--batch-size", "-b", min=1, help="Faces per model call."),
@@ -158,7 +185,7 @@ def convert(
 
     summary = run_convert(
         input, model_dir, output, to=to, alignments=alignments, mask=mask, mask_erode=mask_erode,
-        mask_blur=mask_blur, color=color, blend=blend, smooth=smooth, watermark=watermark, device=device,
+        mask_blur=mask_blur, color=color, blend=blend, smooth=smooth, detail=detail, watermark=watermark, device=device,
         batch_size=batch_size, force=force, progress=progress,
     )
     typer.echo(str(summary))
@@ -191,13 +218,17 @@ def evaluate(
     every: int = typer.Option(1, "--every", min=1, help="Compare every Nth frame."),
     device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, cuda:N (default: CUDA when present)."),
     as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
+    to: Optional[str] = typer.Option(None, "--to", help="The identity painted in (default: the model's second)."),
+    identity: bool = typer.Option(True, "--identity/--no-identity", help="Measure who the swapped face looks like (needs the identity extra)."),
 ) -> None:
-    """Score a swap: reconstruction SSIM/PSNR, pose kept (landmarks), flicker."""
+    """Score a swap: identity (recognised as B?), sharpness, reconstruction SSIM/PSNR,
+    pose kept (landmarks), flicker."""
     import json
 
     from faceswap.evaluate import evaluate as run_evaluate
 
-    report = run_evaluate(original, swapped, model, faces_a=faces_a, faces_b=faces_b, every=every, device=device)
+    report = run_evaluate(original, swapped, model, faces_a=faces_a, faces_b=faces_b, every=every, device=device,
+                          to=to, identity=identity)
     typer.echo(json.dumps(report.to_dict(), indent=1) if as_json else report.table())
 
 

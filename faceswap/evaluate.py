@@ -43,6 +43,10 @@ class EvalReport:
     landmark_displacement: float | None = None  # mean over frames, fraction of face size
     flicker_original: float | None = None
     flicker_swapped: float | None = None
+    sharpness: float | None = None          # swapped over original, face box at 96 px (1.0 = as sharp)
+    sharpness_ceiling: float | None = None  # the same for a perfect model at the model's resolution
+    resolution: int | None = None
+    identity: dict = field(default_factory=dict)  # shares and median distances, or {"note": why not}
 
     @property
     def flicker_ratio(self) -> float | None:
@@ -66,6 +70,19 @@ class EvalReport:
             rows.append("flicker in face, original".ljust(37) + f"{self.flicker_original:.3f}")
             rows.append("flicker in face, swapped".ljust(37) + f"{self.flicker_swapped:.3f}")
             rows.append("flicker ratio swapped/original".ljust(37) + f"{self.flicker_ratio:.3f}")
+        if self.sharpness is not None:
+            rows.append("sharpness swapped/original (96 px)".ljust(37) + f"{self.sharpness:.3f}")
+        if self.sharpness_ceiling is not None:
+            rows.append(f"sharpness of a perfect {self.resolution} px model".ljust(37) + f"{self.sharpness_ceiling:.3f}")
+        ident = self.identity
+        if "note" in ident:
+            rows.append("identity".ljust(37) + ident["note"])
+        elif ident:
+            to, src = ident["to"], ident["source"]
+            rows.append(f"frames recognised as {to} (d < {ident['threshold']})".ljust(37) + f"{100 * ident['share_to']:.1f} %")
+            rows.append(f"frames still recognised as {src}".ljust(37) + f"{100 * ident['share_source']:.1f} %")
+            rows.append(f"median distance to {to}".ljust(37) + f"{ident['median_to']:.3f}   (real {to} faces: {ident['real_to']:.3f})")
+            rows.append(f"median distance to {src}".ljust(37) + f"{ident['median_source']:.3f}")
         rows.append(f"frames compared                      {self.frames_with_faces}/{self.frames}")
         return "\n".join(rows)
 
@@ -101,34 +118,43 @@ def reconstruction(model, images: np.ndarray, identity: str, device: torch.devic
                           float(torch.cat(scores_p).mean()), faces_from)
 
 
-def _face_box(landmarks: np.ndarray, box: np.ndarray) -> tuple[int, int, int, int]:
-    x1, y1, x2, y2 = box
-    return int(x1), int(y1), int(math.ceil(x2)), int(math.ceil(y2))
+@dataclass
+class _Frames:
+    """Per-frame measurements of a swapped video against its source."""
+
+    frames: int = 0
+    both: int = 0
+    displacement: list = field(default_factory=list)
+    flicker_a: list = field(default_factory=list)
+    flicker_b: list = field(default_factory=list)
+    sharp_original: list = field(default_factory=list)
+    sharp_swapped: list = field(default_factory=list)
+    sharp_ceiling: list = field(default_factory=list)
+    embeddings: list = field(default_factory=list)
 
 
-def compare_videos(original: Path, swapped: Path, device: torch.device, every: int = 1,
-                   batch: int = 8) -> tuple[int, int, float | None, float | None, float | None]:
-    """Landmark displacement and flicker of `swapped` against `original`.
+def compare_videos(original: Path, swapped: Path, device: torch.device, every: int = 1, batch: int = 8,
+                   resolution: int | None = None, coverage: float | None = None, embedder=None) -> _Frames:
+    """Landmarks, flicker, sharpness and (with `embedder`) identity of `swapped` against `original`.
 
-    Returns (frames, frames with a face in both, displacement, flicker original, flicker swapped).
-    Flicker is measured inside the original's face box of each frame pair.
+    Flicker and sharpness are measured inside the original's face box of each
+    frame; the sharpness ceiling (with `resolution`) is the same measure on the
+    original with its face replaced by a perfect `resolution` px crop.
     """
     from faceswap.extract.detect import Detector
+    from faceswap.quality import box_sharpness, perfect_crop
 
     a, b = FrameReader(original, every=every), FrameReader(swapped, every=every)
     if (a.info.width, a.info.height) != (b.info.width, b.info.height):
         raise FaceswapError(f"{swapped}: frame size {b.info.width}x{b.info.height} differs from "
                             f"{original} ({a.info.width}x{a.info.height}); compare a swap with its own source")
     detector = Detector(device=device)
-    frames = both = 0
-    displacement: list[float] = []
-    flick_a: list[float] = []
-    flick_b: list[float] = []
+    out = _Frames()
     prev: tuple[np.ndarray, np.ndarray] | None = None
     pending: list[tuple[np.ndarray, np.ndarray]] = []
 
     def flush() -> None:
-        nonlocal both, prev
+        nonlocal prev
         found_a = detector.detect([p[0] for p in pending])
         found_b = detector.detect([p[1] for p in pending])
         for (img_a, img_b), fa, fb in zip(pending, found_a, found_b):
@@ -138,29 +164,34 @@ def compare_videos(original: Path, swapped: Path, device: torch.device, every: i
             box = fa.boxes[0]
             size = float(fa.sizes[0])
             if len(fb):
-                both += 1
-                displacement.append(float(np.linalg.norm(fa.landmarks[0] - fb.landmarks[0], axis=1).mean() / size))
-            x1, y1, x2, y2 = _face_box(fa.landmarks[0], box)
-            x1, y1 = max(x1, 0), max(y1, 0)
+                out.both += 1
+                out.displacement.append(float(np.linalg.norm(fa.landmarks[0] - fb.landmarks[0], axis=1).mean() / size))
+                if embedder is not None:
+                    out.embeddings.append(embedder.embed(img_b, fb.boxes[:1])[0])
+            out.sharp_original.append(box_sharpness(img_a, box))
+            out.sharp_swapped.append(box_sharpness(img_b, box))
+            if resolution:
+                out.sharp_ceiling.append(box_sharpness(perfect_crop(img_a, fa.landmarks[0], resolution, coverage), box))
+            x1, y1 = int(max(box[0], 0)), int(max(box[1], 0))
+            x2, y2 = int(math.ceil(box[2])), int(math.ceil(box[3]))
             if prev is not None:
                 pa, pb = prev
                 region = (slice(y1, y2), slice(x1, x2))
-                flick_a.append(float(np.abs(img_a[region].astype(np.int16) - pa[region]).mean()))
-                flick_b.append(float(np.abs(img_b[region].astype(np.int16) - pb[region]).mean()))
+                out.flicker_a.append(float(np.abs(img_a[region].astype(np.int16) - pa[region]).mean()))
+                out.flicker_b.append(float(np.abs(img_b[region].astype(np.int16) - pb[region]).mean()))
             prev = (img_a, img_b)
         pending.clear()
 
     for fa, fb in itertools.zip_longest(a, b):
         if fa is None or fb is None:
             raise FaceswapError(f"{swapped}: frame count differs from {original}; compare a swap with its own source")
-        frames += 1
+        out.frames += 1
         pending.append((fa.image, fb.image))
         if len(pending) == batch:
             flush()
     if pending:
         flush()
-    mean = lambda v: float(np.mean(v)) if v else None  # noqa: E731
-    return frames, both, mean(displacement), mean(flick_a), mean(flick_b)
+    return out
 
 
 def _faces(folder: Path, resolution: int, fraction: float | None) -> np.ndarray:
@@ -177,16 +208,56 @@ def _faces(folder: Path, resolution: int, fraction: float | None) -> np.ndarray:
     return np.ascontiguousarray(images)
 
 
+def _identity(frames: _Frames, embedder, folders: dict[str, Path], to: str, source: str) -> dict:
+    """Share of swapped frames within the same-person threshold of each faceset's
+    mean embedding, and the median distances (see faceswap.identity)."""
+    from faceswap.identity import THRESHOLD, FaceEmbedder, distances, faceset_reference
+
+    if embedder is None:
+        return {"note": "not measured: install the face-recognition model with pip install \"faceswap[identity]\""}
+    if to not in folders or source not in folders:
+        return {"note": "not measured: pass --faces-a and --faces-b (the model's facesets are gone)"}
+    if not frames.embeddings:
+        return {"note": "not measured: no face found in the swapped frames"}
+    assert isinstance(embedder, FaceEmbedder)
+    ref_to, ref_src = (faceset_reference(folders[k], embedder) for k in (to, source))
+    emb = np.stack(frames.embeddings)
+    d_to, d_src = distances(emb, ref_to), distances(emb, ref_src)
+    # how far B's own faces lie from B's mean: the best a swap can hope for
+    real = distances(_reference_faces(folders[to], embedder), ref_to)
+    return {"to": to, "source": source, "threshold": THRESHOLD, "faces": int(len(emb)),
+            "share_to": float((d_to < THRESHOLD).mean()), "share_source": float((d_src < THRESHOLD).mean()),
+            "median_to": float(np.median(d_to)), "median_source": float(np.median(d_src)),
+            "real_to": float(np.median(real))}
+
+
+def _reference_faces(folder: Path, embedder, n: int = 32) -> np.ndarray:
+    from faceswap.extract.align import DEFAULT_COVERAGE
+    from faceswap.extract.faceset import ALIGNMENTS_NAME, Alignments, load_faceset
+
+    images, _ = load_faceset(folder)
+    align = folder / ALIGNMENTS_NAME
+    coverage = (Alignments.load(align).coverage if align.is_file() else None) or DEFAULT_COVERAGE
+    pick = np.unique(np.linspace(0, len(images) - 1, min(n, len(images))).round().astype(int))
+    return embedder.embed_crops(images[pick], coverage)
+
+
 def evaluate(original: str | os.PathLike, swapped: str | os.PathLike, model_dir: str | os.PathLike, *,
              faces_a: str | os.PathLike | None = None, faces_b: str | os.PathLike | None = None,
-             every: int = 1, device: str | None = None) -> EvalReport:
+             every: int = 1, device: str | None = None, to: str | None = None,
+             identity: bool = True) -> EvalReport:
     """Compare a swapped video with its source and score the model's reconstructions.
 
     Reconstruction is scored on `faces_a`/`faces_b` when given (all their
     faces: pass facesets the model never saw). Otherwise on the facesets
     recorded in the model's config: the part training held out (config
     `holdout`), or else their last tenth, reported as training faces.
+    Identity (who the swapped face looks like; needs the `identity` extra) is
+    measured against the same facesets; `to` is the identity painted in
+    (default: the model's second). Sharpness is always measured.
     """
+    from faceswap import identity as ident_mod
+    from faceswap.extract.align import DEFAULT_COVERAGE
     from faceswap.runtime import pick_device
     from faceswap.train import load_swap_model
 
@@ -195,9 +266,14 @@ def evaluate(original: str | os.PathLike, swapped: str | os.PathLike, model_dir:
         if not Path(path).exists():
             raise FaceswapError(f"{path}: no such file")
     model, meta = load_swap_model(model_dir, dev)
-    report = EvalReport()
+    report = EvalReport(resolution=int(model.resolution))
     holdout = float(meta.get("holdout", 0.0) or 0.0)
     ids = list(meta.get("identities", model.identities))
+    to = to or ids[-1]
+    if to not in ids:
+        raise FaceswapError(f"--to {to!r}: {model_dir} has identities {', '.join(ids)}")
+    source = next(i for i in ids if i != to) if len(ids) > 1 else to
+    folders: dict[str, Path] = {}
     for name, given, key in zip(ids, (faces_a, faces_b), ("faceset_a", "faceset_b")):
         if given is not None:
             folder, fraction, label = Path(given), None, "given faceset"
@@ -206,8 +282,21 @@ def evaluate(original: str | os.PathLike, swapped: str | os.PathLike, model_dir:
             fraction, label = (holdout, "held out by training") if holdout else (0.1, "training faceset (last tenth)")
         else:
             continue
+        folders[name] = folder
         images = _faces(folder, model.resolution, fraction)
         report.reconstruction.append(reconstruction(model, images, name, dev, faces_from=label))
-    (report.frames, report.frames_with_faces, report.landmark_displacement,
-     report.flicker_original, report.flicker_swapped) = compare_videos(Path(original), Path(swapped), dev, every)
+    embedder = ident_mod.FaceEmbedder() if identity and ident_mod.available() else None
+    coverage = float(meta.get("coverage") or DEFAULT_COVERAGE)
+    frames = compare_videos(Path(original), Path(swapped), dev, every, resolution=int(model.resolution),
+                            coverage=coverage, embedder=embedder)
+    mean = lambda v: float(np.mean(v)) if v else None  # noqa: E731
+    report.frames, report.frames_with_faces = frames.frames, frames.both
+    report.landmark_displacement = mean(frames.displacement)
+    report.flicker_original, report.flicker_swapped = mean(frames.flicker_a), mean(frames.flicker_b)
+    from faceswap.quality import ratio
+
+    report.sharpness = ratio(frames.sharp_swapped, frames.sharp_original)
+    report.sharpness_ceiling = ratio(frames.sharp_ceiling, frames.sharp_original)
+    if identity:
+        report.identity = _identity(frames, embedder, folders, to, source)
     return report

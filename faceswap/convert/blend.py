@@ -97,9 +97,26 @@ def _poisson(region: np.ndarray, face: np.ndarray, alpha: np.ndarray) -> np.ndar
     return _alpha(region, cloned, weights)
 
 
+def _to_frame_scale(face: np.ndarray, mask: np.ndarray, matrix: np.ndarray):
+    """Area-average a crop that is much finer than the frame (a 256 px face
+    crop over a 100 px face) before the warp: the warp's bilinear sampling
+    would otherwise skip crop pixels and alias. Returns (face, mask, matrix)."""
+    m = np.asarray(matrix, np.float64)
+    scale = float(np.sqrt(abs(np.linalg.det(m[:, :2]))))  # crop pixels per frame pixel
+    if scale <= 1.5:
+        return face, mask, matrix
+    size = face.shape[0]
+    new = max(8, int(np.ceil(size / scale)))
+    f = new / size
+    face = cv2.resize(face, (new, new), interpolation=cv2.INTER_AREA)
+    mask = cv2.resize(np.asarray(mask, np.float32), (new, new), interpolation=cv2.INTER_AREA)
+    return face, mask, m * f
+
+
 def paste(frame: np.ndarray, face: np.ndarray, mask: np.ndarray, matrix: np.ndarray, method: str = "alpha") -> tuple[int, int, int, int] | None:
     """Blend `face` (S, S, 3 uint8, crop space) into `frame` in place through
     `mask` (S, S float in [0, 1]); returns the touched region or None."""
+    face, mask, matrix = _to_frame_scale(face, mask, matrix)
     size = face.shape[0]
     bounds = crop_bounds(matrix, size, frame.shape)
     if bounds is None:

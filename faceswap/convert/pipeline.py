@@ -32,8 +32,9 @@ import cv2
 import numpy as np
 import torch
 
-from faceswap.convert.blend import check_blend, crop, paste, watermark as draw_watermark
+from faceswap.convert.blend import check_blend, paste, watermark as draw_watermark
 from faceswap.convert.color import check_color, correct_color
+from faceswap.convert.faces import FaceRenderer
 from faceswap.convert.files import ImageSink, VideoSink, check_output, load_alignments, output_kind, pick_identity
 from faceswap.convert.masks import MaskMaker, resolve_mask_kind
 from faceswap.convert.smoothing import LandmarkSmoother
@@ -138,43 +139,29 @@ class _Locator:
         return list(self.tracker.process([image])[0].landmarks)
 
 
-def _frames_with_faces(reader, locate: _Locator, smoother: LandmarkSmoother | None, template: np.ndarray,
-                       size: int) -> Iterator[tuple[Any, list[tuple[np.ndarray, np.ndarray]]]]:
-    from faceswap.extract.align import umeyama
-
+def _frames_with_faces(reader, locate: _Locator, smoother: LandmarkSmoother | None,
+                       renderer: FaceRenderer) -> Iterator[tuple[Any, list[tuple]]]:
+    """Each frame with its faces: (matrix frame -> paste crop, original paste crop, model input)."""
     for frame in reader:
         landmarks = locate(frame.index, frame.image)
         if smoother is not None:
             landmarks = smoother(frame.index, landmarks)
-        faces = []
-        for lm in landmarks:
-            m = umeyama(np.asarray(lm, np.float64), template).astype(np.float64)
-            faces.append((m, crop(frame.image, m, size)))
-        yield frame, faces
+        yield frame, [renderer.crop(frame.image, lm) for lm in landmarks]
 
 
-def _swap_batches(items: Iterable, model, to: str, device: torch.device, batch_size: int,
+def _swap_batches(items: Iterable, renderer: FaceRenderer, batch_size: int,
                   max_frames: int) -> Iterator[tuple[Any, list[tuple]]]:
     """Group frames until `batch_size` faces (or `max_frames` frames), run the
-    model once on the group, and give each frame back with its swapped faces."""
-    from faceswap.runtime import autocast
-
+    model once on the group, and give each frame back with its swapped faces
+    (matrix, original crop, swapped face at paste size, learned mask or None)."""
     pending: list = []
     n_faces = 0
 
     def flush():
-        crops = [c for _, faces in pending for _, c in faces]
-        outs: list[tuple[np.ndarray, np.ndarray | None]] = []
-        if crops:
-            x = torch.from_numpy(np.stack(crops)).to(device).permute(0, 3, 1, 2).float().div_(255)
-            with torch.inference_mode(), autocast(device):
-                face, mask = model.swap(x, to)
-            face = (face.float().clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).cpu().numpy()
-            mask = mask.float()[:, 0].cpu().numpy() if mask is not None else [None] * len(crops)
-            outs = list(zip(face, mask))
+        outs = renderer.swap([x for _, faces in pending for _, _, x in faces])
         k = 0
         for frame, faces in pending:
-            swapped = [(m, c, *outs[k + j]) for j, (m, c) in enumerate(faces)]
+            swapped = [(m, c, *outs[k + j]) for j, (m, c, _) in enumerate(faces)]
             k += len(faces)
             yield frame, swapped
 
@@ -204,6 +191,7 @@ def convert(
     color: str = "reinhard",
     blend: str = "alpha",
     smooth: bool = True,
+    detail: bool = True,
     watermark: str | None = None,
     device: str | None = None,
     batch_size: int = 16,
@@ -217,6 +205,8 @@ def convert(
     fps and size; image -> PNG; folder -> folder of PNGs. Every output is
     tagged as synthetic media (container metadata / PNG tEXt). mask_erode and
     mask_blur are percentages of the face crop (negative erode dilates).
+    detail: upscale the model's face with the identity's detail upsampler
+    when the model directory has one (`faceswap refine`); bicubic otherwise.
     Raises FaceswapError (one line) for a missing or unreadable input, a model
     directory that is not a model, an unknown identity or option, or an
     existing output without `force`; nothing is overwritten then.
@@ -249,12 +239,11 @@ def convert(
     model.eval()
     ident = pick_identity(to, list(model.identities), meta, model_dir, align_path)
     mask_kind = resolve_mask_kind(mask, bool(model.has_mask))
-    size = int(model.resolution)
-    from faceswap.extract.align import DEFAULT_COVERAGE, template_points
+    from faceswap.extract.align import DEFAULT_COVERAGE
 
     coverage = float(meta.get("coverage") or align_cov or DEFAULT_COVERAGE)  # the model's crops: its faceset's
-    template = np.asarray(template_points(size, coverage), np.float64)
-    masks = MaskMaker(mask_kind, size, template, erode=mask_erode, blur=mask_blur)
+    renderer = FaceRenderer(model, model_dir, ident, coverage, dev, detail=detail)
+    masks = MaskMaker(mask_kind, renderer.paste_size, renderer.template, erode=mask_erode, blur=mask_blur)
     smoother = LandmarkSmoother(info.fps or 30.0) if (smooth and kind == "video") else None
     locate = _Locator(frames_lm, dev)
 
@@ -271,12 +260,12 @@ def convert(
 
     def locate_stage():
         _limit_torch_threads(dev)
-        for item in _frames_with_faces(read_q, locate, smoother, template, size):
+        for item in _frames_with_faces(read_q, locate, smoother, renderer):
             located_q.put(item)
 
     def swap_stage():
         _limit_torch_threads(dev)
-        for item in _swap_batches(located_q, model, ident, dev, batch_size, max_frames=batch_size):
+        for item in _swap_batches(located_q, renderer, batch_size, max_frames=batch_size):
             swapped_q.put(item)
 
     def blend_stage():

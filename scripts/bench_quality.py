@@ -1,0 +1,192 @@
+"""Swap quality against CPU minutes, for each training route, on a real pair.
+
+A route is a way to spend a CPU budget on one pair of people (A's video, B's
+faces). Each route trains on one CPU thread; a snapshot of the model is kept
+whenever its training has used each budget of CPU time (process time, so a
+busy machine slows the run but does not change the budget). Every snapshot then
+converts the same clip of A with the faceset's alignments and is scored by
+`faceswap evaluate`: the share of swapped frames recognised as B and as A, the
+median distance to B, sharpness (face box at 96 px, swapped over original),
+landmark displacement and flicker ratio. Prints one table, figures last.
+
+    python scripts/bench_quality.py --work /tmp/q                 # every route, budgets 5 10 20 30 min
+    python scripts/bench_quality.py --work /tmp/q --routes baseline --budgets 2 5
+    python scripts/bench_quality.py --work /tmp/q --stage eval      # only (re)score existing snapshots
+
+Routes:
+  baseline   the lightweight preset (64 px, --mask) for the whole budget,
+             converted without a detail upsampler (bicubic to the paste size)
+  refine     the same model trained for 3/4 of the budget, plus B's detail
+             upsampler (`faceswap refine`) trained for the last quarter
+The pair defaults to d6 (A) -> d10 (B) from ../shared/data/faces.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+FACES = ROOT.parent / "shared" / "data" / "faces"
+
+ROUTES = {
+    "baseline": dict(preset="lightweight", mask=True, refine_share=0.0),
+    "refine": dict(preset="lightweight", mask=True, refine_share=0.25),
+}
+
+
+def cpu_seconds() -> float:
+    return time.process_time()
+
+
+def ensure_facesets(work: Path, a: str, b: str, clip_frames: int) -> tuple[Path, Path, Path]:
+    """Facesets of both videos and a short clip of A to convert (made once, reused)."""
+    from faceswap.extract import extract
+    from faceswap.video import cut_clip
+
+    faces = work / "faces"
+    for name in (a, b):
+        if not (faces / name / "alignments.json").is_file():
+            extract(FACES / f"{name}.mp4", faces / name, force=True, progress=False)
+    clip = work / f"{a}_{clip_frames}.mp4"
+    if not clip.is_file():
+        cut_clip(FACES / f"{a}.mp4", clip, clip_frames)
+    if not (faces / f"{a}_clip" / "alignments.json").is_file():
+        extract(clip, faces / f"{a}_clip", force=True, progress=False)
+    return faces / a, faces / b, clip
+
+
+def _model_step(model_dir: Path) -> int:
+    cfg = model_dir / "config.json"
+    if not cfg.is_file():
+        return 0
+    return int(json.loads(cfg.read_text()).get("extra", {}).get("faceswap", {}).get("step", 0))
+
+
+def _minutes(snap: Path) -> float:
+    return float(snap.name.split("@")[1][:-3])
+
+
+def train_swap(fa: Path, fb: Path, work: Path, points: list[float], chunk: int) -> None:
+    """Train the one swap model every route shares, snapshotting at each CPU-minute point.
+
+    The routes differ only in what they do with part of the budget, so one
+    training run serves them all (resume is exact, so the snapshots are what
+    separate runs of those lengths would give)."""
+    import torch
+
+    from faceswap.train import train
+
+    torch.set_num_threads(1)
+    spec = dict(preset="lightweight", mask=True, device="cpu", progress=False, preview_every=0, save_every=0,
+                threads=1)
+    model_dir = work / "swap" / "model"
+    log = work / "swap" / "train_cpu.json"
+    spent = json.loads(log.read_text())["seconds"] if log.is_file() else 0.0
+    for point in sorted(points):
+        snap = work / "swap" / f"snap@{point:g}min"
+        if snap.is_dir():
+            continue
+        while spent < point * 60:
+            t0 = cpu_seconds()
+            step = _model_step(model_dir)
+            s = train(fa, fb, model_dir, iterations=chunk, **spec)
+            if s.step <= step:  # iterations counted as a total: ask for the next total instead
+                train(fa, fb, model_dir, iterations=step + chunk, **spec)
+            spent += cpu_seconds() - t0
+            log.write_text(json.dumps({"seconds": spent, "step": _model_step(model_dir)}))
+            print(f"[swap] step {_model_step(model_dir)}  {spent / 60:.1f} CPU min", flush=True)
+        shutil.copytree(model_dir, snap, ignore=shutil.ignore_patterns("trainer.pt"))
+        (snap / "bench.json").write_text(json.dumps({"cpu_minutes": point, "step": _model_step(snap)}))
+
+
+def make_route(route: str, work: Path, budget: float) -> None:
+    """The route's model at `budget` CPU minutes: the shared swap snapshot plus the route's extra."""
+    share = ROUTES[route]["refine_share"]
+    snap = work / route / f"snap@{budget:g}min"
+    if (snap / "bench.json").is_file():
+        return
+    if snap.exists():
+        shutil.rmtree(snap)
+    src = work / "swap" / f"snap@{budget * (1 - share):g}min"
+    shutil.copytree(src, snap)
+    step = json.loads((src / "bench.json").read_text())["step"]
+    if share:
+        import torch
+
+        from faceswap.train.refine import refine
+
+        torch.set_num_threads(1)
+        t0 = cpu_seconds()
+        out = refine(snap, cpu_time=budget * 60 * share, threads=1, progress=False)
+        print(f"[{route}] detail upsampler: {out['step']} steps, {(cpu_seconds() - t0) / 60:.1f} CPU min", flush=True)
+    (snap / "bench.json").write_text(json.dumps({"cpu_minutes": budget, "step": step}))
+
+
+def eval_route(route: str, clip: Path, clip_faces: Path, fa: Path, fb: Path, work: Path) -> list[dict]:
+    from faceswap.convert import convert
+    from faceswap.evaluate import evaluate
+
+    rows = []
+    for snap in sorted((work / route).glob("snap@*min"), key=_minutes):
+        info = json.loads((snap / "bench.json").read_text())
+        out = snap / "swap.mp4"
+        if not out.is_file():
+            convert(clip, snap, out, alignments=clip_faces / "alignments.json", force=True, progress=False)
+        report = evaluate(clip, out, snap, faces_a=fa, faces_b=fb)
+        ident = report.identity
+        rows.append(dict(route=route, minutes=info["cpu_minutes"], step=info["step"],
+                         share_b=ident.get("share_to"), share_a=ident.get("share_source"),
+                         dist_b=ident.get("median_to"), real_b=ident.get("real_to"), sharpness=report.sharpness,
+                         ceiling=report.sharpness_ceiling, landmarks=report.landmark_displacement,
+                         flicker=report.flicker_ratio))
+        print(f"[{route}] scored {snap.name}", flush=True)
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--work", type=Path, required=True, help="folder for facesets, models and swaps (resumable)")
+    ap.add_argument("--routes", nargs="+", default=list(ROUTES), choices=list(ROUTES))
+    ap.add_argument("--budgets", nargs="+", type=float, default=[5, 10, 20, 30], help="CPU minutes")
+    ap.add_argument("--pair", nargs=2, default=["d6", "d10"], metavar=("A", "B"))
+    ap.add_argument("--clip-frames", type=int, default=200)
+    ap.add_argument("--chunk", type=int, default=100, help="steps between CPU-time checks")
+    ap.add_argument("--stage", choices=["all", "train", "eval"], default="all")
+    args = ap.parse_args()
+    if not FACES.is_dir():
+        sys.exit(f"{FACES}: the shared face videos are needed")
+    args.work.mkdir(parents=True, exist_ok=True)
+    fa, fb, clip = ensure_facesets(args.work, *args.pair, args.clip_frames)
+    if args.stage in ("all", "train"):
+        points = {b * (1 - ROUTES[r]["refine_share"]) for r in args.routes for b in args.budgets}
+        train_swap(fa, fb, args.work, sorted(points), args.chunk)
+        for route in args.routes:
+            for budget in args.budgets:
+                make_route(route, args.work, budget)
+    if args.stage == "train":
+        return
+    rows = []
+    for route in args.routes:
+        rows += eval_route(route, clip, args.work / "faces" / f"{args.pair[0]}_clip", fa, fb, args.work)
+    (args.work / "quality.json").write_text(json.dumps(rows, indent=1))
+    fmt = lambda v, f: "-" if v is None else format(v, f)  # noqa: E731
+    print(f"\n{args.pair[0]} -> {args.pair[1]}, {args.clip_frames} frames, one CPU thread")
+    print("route      CPU min  steps   as B    as A   dist B  sharp  (ceiling)  landmarks  flicker")
+    for r in rows:
+        print(f"{r['route']:10s} {r['minutes']:7g} {r['step']:6d} {fmt(r['share_b'] and 100 * r['share_b'], '6.1f')}% "
+              f"{fmt(r['share_a'] is not None and 100 * r['share_a'], '6.1f')}%  {fmt(r['dist_b'], '.3f')}  "
+              f"{fmt(r['sharpness'], '.3f')}  ({fmt(r['ceiling'], '.3f')})   {fmt(r['landmarks'] and 100 * r['landmarks'], '.2f')} %"
+              f"    {fmt(r['flicker'], '.3f')}")
+    if rows and rows[0].get("real_b") is not None:
+        print(f"real {args.pair[1]} faces lie at a median {rows[0]['real_b']:.3f} from their own mean")
+
+
+if __name__ == "__main__":
+    main()
