@@ -106,7 +106,7 @@ def train(
     compile: bool = typer.Option(False, "--compile", help="torch.compile the model (GPU)."),
     tensorboard: Optional[Path] = typer.Option(None, "--tensorboard", help="Log losses to this TensorBoard folder."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the progress bar."),
-    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch (1 is often fastest on a busy machine)."),
+    threads: str = typer.Option("auto", "--threads", help="CPU threads for torch, or auto: time a step with 1 thread and with all cores, keep the faster."),
 ) -> None:
     """Train a swap model: one shared encoder, one decoder per identity. An existing
     model directory is resumed; Ctrl-C saves. Multi-GPU: torchrun --standalone
@@ -114,8 +114,9 @@ def train(
     from faceswap.train import train as run_train
 
     _at_least(iterations=(iterations, 0), batch_size=(batch_size, 1), resolution=(resolution, 16),
-              adversarial=(adversarial, 0), save_every=(save_every, 0), preview_every=(preview_every, 0),
-              threads=(threads, 1))
+              adversarial=(adversarial, 0), save_every=(save_every, 0), preview_every=(preview_every, 0))
+    if threads != "auto" and not (threads.isdigit() and int(threads) >= 1):
+        raise FaceswapError(f"--threads {threads}: use a whole number of threads (1 or more) or auto")
     if resolution is not None and resolution % 16:
         raise FaceswapError(f"--resolution {resolution}: must be a multiple of 16 (e.g. 64, 128)")
     from faceswap.train.pipeline import parse_duration
