@@ -107,6 +107,7 @@ def train(
     tensorboard: Optional[Path] = typer.Option(None, "--tensorboard", help="Log losses to this TensorBoard folder."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the progress bar."),
     threads: str = typer.Option("auto", "--threads", help="CPU threads for torch, or auto: time a step with 1 thread and with all cores, keep the faster."),
+    init: Optional[Path] = typer.Option(None, "--init", help="Start a new model from this prior (`faceswap pretrain`, same preset/resolution/mask)."),
 ) -> None:
     """Train a swap model: one shared encoder, one decoder per identity. An existing
     model directory is resumed; Ctrl-C saves. Multi-GPU: torchrun --standalone
@@ -125,8 +126,37 @@ def train(
         faces_a, faces_b, model_dir, iterations=iterations, time=parse_duration(time), batch_size=batch_size,
         preset=preset, resolution=resolution, device=device, seed=seed, loss=loss, mask=mask,
         adversarial=adversarial, save_every=save_every, preview_every=preview_every, compile=compile,
-        tensorboard=tensorboard, progress=progress, threads=threads,
+        tensorboard=tensorboard, progress=progress, threads=threads, init=init,
     )
+    typer.echo(summary.describe())
+
+
+@app.command()
+def pretrain(
+    facesets: list[Path] = typer.Argument(..., help="Facesets of many people (two or more), none of whom you will swap."),
+    model_dir: Path = typer.Option(..., "--model-dir", "-m", help="Where to write the prior; an existing one is resumed."),
+    iterations: Optional[int] = typer.Option(None, "--iterations", "-i", help="Train until this total step count."),
+    time: Optional[str] = typer.Option(None, "--time", "-t", help="Wall-clock budget, e.g. 90s, 20m, 1.5h."),
+    preset: str = typer.Option("lightweight", "--preset", "-p", help="lightweight | original | hires: the preset the prior is for."),
+    resolution: Optional[int] = typer.Option(None, "--resolution", "-r", help="Face size in pixels (default: the preset's)."),
+    mask: bool = typer.Option(False, "--mask", help="Also learn a face mask (for models trained with --mask)."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", "-b", min=1, help="Faces per decoder per step (default: the preset's)."),
+    device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, cuda:N (default: GPU when present)."),
+    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    threads: str = typer.Option("auto", "--threads", help="CPU threads for torch, or auto."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the progress bar."),
+) -> None:
+    """Train a face prior on many people; start swap models from it with
+    `faceswap train A B -m MODEL --init PRIOR` (same preset, resolution and mask)."""
+    from faceswap.train.pipeline import parse_duration
+    from faceswap.train.pretrain import pretrain as run_pretrain
+
+    if threads != "auto" and not (threads.isdigit() and int(threads) >= 1):
+        raise FaceswapError(f"--threads {threads}: use a whole number of threads (1 or more) or auto")
+    _at_least(iterations=(iterations, 0), resolution=(resolution, 16))
+    summary = run_pretrain(facesets, model_dir, iterations=iterations, time=parse_duration(time), preset=preset,
+                           resolution=resolution, mask=mask, batch_size=batch_size, device=device, seed=seed,
+                           threads=threads, progress=progress)
     typer.echo(summary.describe())
 
 

@@ -125,3 +125,23 @@ class SwapBatches:
         a_in, a_target = self._side(self.a, self.mask_a, gen)
         b_in, b_target = self._side(self.b, self.mask_b, gen)
         return {"a_in": a_in, "a_target": a_target, "b_in": b_in, "b_target": b_target}
+
+
+def load_many(folders, resolution: int) -> Faceset:
+    """One faceset (a folder), or several merged into one (a list of folders: a
+    prior's many people). Merged facesets must share their coverage; the
+    result's `path` is the first folder (for messages)."""
+    if isinstance(folders, (str, Path)):
+        return load_faces(folders, resolution)
+    sets = [load_faces(f, resolution) for f in folders]
+    if not sets:
+        raise FaceswapError("no facesets given")
+    coverages = {round(float(s.coverage), 6) for s in sets if s.coverage is not None}
+    if len(coverages) > 1:
+        raise FaceswapError(f"{sets[0].path}: facesets of different coverage ({', '.join(map(str, sorted(coverages)))}); "
+                            "extract them all with the same --coverage")
+    landmarks = None
+    if all(s.landmarks is not None for s in sets):
+        landmarks = torch.cat([s.landmarks for s in sets])
+    return Faceset(sets[0].path, torch.cat([s.images for s in sets]), landmarks,
+                   max(s.source_size for s in sets), sets[0].coverage)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import re
 import time as _time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,7 +32,7 @@ from torch import nn
 from faceswap.errors import FaceswapError
 from faceswap.train.checkpoint import (load_swap_model, load_trainer_state, model_meta, resume_meta, save_checkpoint,
                                        warn_facesets)
-from faceswap.train.data import SwapBatches, load_faces
+from faceswap.train.data import SwapBatches, load_many
 from faceswap.train.losses import FaceLoss, face_mask, region_weights
 from faceswap.train.presets import PRESETS, model_config
 from faceswap.train.preview import preview_grid, save_preview
@@ -113,6 +114,7 @@ def train(
     tensorboard: str | Path | None = None,
     progress: bool = True,
     threads: int | str | None = "auto",
+    init: str | Path | None = None,
 ) -> TrainSummary:
     """Train (or resume) a swap model of faces A and B into `model_dir`.
 
@@ -128,6 +130,10 @@ def train(
     threads: torch CPU threads, or "auto" (None too): on a CPU, time one
     training step with 1 thread and with every core and keep the faster. On a
     CPU shared with other jobs, 1 can be an order of magnitude faster.
+    init: a prior (`faceswap pretrain`) of the same preset, resolution and
+    mask setting to start a new model from: its encoder and both decoders,
+    which already draw faces, so the model only has to learn these two people.
+    faces_a / faces_b may also be lists of facesets (merged), as pretrain uses.
     Returns a TrainSummary; raises FaceswapError for user-fixable problems.
     """
     from faceswap.runtime import pick_device
@@ -159,7 +165,7 @@ def train(
     if bs < 1:
         raise FaceswapError(f"--batch-size {bs}: must be >= 1")
 
-    fa, fb = load_faces(faces_a, res), load_faces(faces_b, res)
+    fa, fb = load_many(faces_a, res), load_many(faces_b, res)
     warn_facesets(fa, fb)
     for fs in (fa, fb):
         old_cov = (meta_old or {}).get("coverage")
@@ -174,10 +180,14 @@ def train(
     if meta_old:
         model, _ = load_swap_model(model_dir, dev)
         model.train()
+        if init is not None:
+            warnings.warn(f"--init {init}: {model_dir} already holds a model; resuming it, the prior is not used")
     else:
         from faceswap.models.swap import SwapAutoEncoder
 
         model = SwapAutoEncoder(model_config(p, res, mask)).to(dev)
+        if init is not None:
+            _init_from_prior(model, Path(init), preset, res, mask)
     start_step = int(meta_old["step"]) if meta_old else 0
     if channels_last is None:
         channels_last = dev.type == "cuda"
@@ -235,6 +245,9 @@ def train(
         history = []
 
     meta = model_meta(preset, res, fa, fb, mask, loss, start_step)
+    prior = str(Path(init).resolve()) if (init is not None and not meta_old) else (meta_old or {}).get("init")
+    if prior:
+        meta["init"] = prior
     meta["adversarial"] = float(adversarial) if adv is not None else 0.0
     is_main = rank == 0
     fixed_a, fixed_b = _preview_faces(fa), _preview_faces(fb)
@@ -300,6 +313,21 @@ def train(
         model_dir, preset, res, start_step, end, seconds, done * bs * 2 * world / max(seconds, 1e-9),
         state_box["first"], state_box["last"], interrupted, model,
     )
+
+
+def _init_from_prior(model: nn.Module, prior: Path, preset: str, res: int, mask: bool) -> None:
+    """Copy a prior's weights into a new model; a one-line error when it cannot fit."""
+    if not (prior / "config.json").is_file():
+        raise FaceswapError(f"--init {prior}: not a model directory (no config.json); make a prior with `faceswap pretrain`")
+    weights, meta = load_swap_model(prior, "cpu")
+    have = (meta.get("preset"), int(meta["resolution"]), bool(meta.get("mask")))
+    if have != (preset, res, bool(mask)):
+        raise FaceswapError(
+            f"--init {prior}: the prior is preset {have[0]} at {have[1]} px{' with' if have[2] else ' without'} a mask; "
+            f"this model is {preset} at {res} px{' with' if mask else ' without'} one: "
+            f"train with --preset {have[0]} --resolution {have[1]}{' --mask' if have[2] else ''}, or pretrain a matching prior"
+        )
+    model.load_state_dict(weights.state_dict())
 
 
 def _sigterm_as_interrupt():
