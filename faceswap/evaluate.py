@@ -277,7 +277,7 @@ def evaluate(original: str | os.PathLike, swapped: str | os.PathLike, model_dir:
     for name, given, key in zip(ids, (faces_a, faces_b), ("faceset_a", "faceset_b")):
         if given is not None:
             folder, fraction, label = Path(given), None, "given faceset"
-        elif meta.get(key) and Path(meta[key]).is_dir():
+        elif isinstance(meta.get(key), str) and Path(meta[key]).is_dir():
             folder = Path(meta[key])
             fraction, label = (holdout, "held out by training") if holdout else (0.1, "training faceset (last tenth)")
         else:

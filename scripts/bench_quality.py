@@ -18,6 +18,9 @@ Routes:
              converted without a detail upsampler (bicubic to the paste size)
   refine     the same model trained for 3/4 of the budget, plus B's detail
              upsampler (`faceswap refine`) trained for the last quarter
+  prior+refine  as refine, the swap model started from a face prior
+             (`faceswap pretrain` on the other ten shared identities, --prior;
+             the prior's own training is not counted)
 The pair defaults to d6 (A) -> d10 (B) from ../shared/data/faces.
 """
 
@@ -36,8 +39,9 @@ sys.path.insert(0, str(ROOT))
 FACES = ROOT.parent / "shared" / "data" / "faces"
 
 ROUTES = {
-    "baseline": dict(preset="lightweight", mask=True, refine_share=0.0),
-    "refine": dict(preset="lightweight", mask=True, refine_share=0.25),
+    "baseline": dict(prior=False, refine_share=0.0),
+    "refine": dict(prior=False, refine_share=0.25),
+    "prior+refine": dict(prior=True, refine_share=0.25),
 }
 
 
@@ -73,7 +77,11 @@ def _minutes(snap: Path) -> float:
     return float(snap.name.split("@")[1][:-3])
 
 
-def train_swap(fa: Path, fb: Path, work: Path, points: list[float], chunk: int) -> None:
+def _swap_dir(work: Path, prior: bool) -> Path:
+    return work / ("swap-prior" if prior else "swap")
+
+
+def train_swap(fa: Path, fb: Path, work: Path, points: list[float], chunk: int, prior: Path | None = None) -> None:
     """Train the one swap model every route shares, snapshotting at each CPU-minute point.
 
     The routes differ only in what they do with part of the budget, so one
@@ -85,12 +93,13 @@ def train_swap(fa: Path, fb: Path, work: Path, points: list[float], chunk: int) 
 
     torch.set_num_threads(1)
     spec = dict(preset="lightweight", mask=True, device="cpu", progress=False, preview_every=0, save_every=0,
-                threads=1)
-    model_dir = work / "swap" / "model"
-    log = work / "swap" / "train_cpu.json"
+                threads=1, init=prior)
+    home = _swap_dir(work, prior is not None)
+    model_dir = home / "model"
+    log = home / "train_cpu.json"
     spent = json.loads(log.read_text())["seconds"] if log.is_file() else 0.0
     for point in sorted(points):
-        snap = work / "swap" / f"snap@{point:g}min"
+        snap = home / f"snap@{point:g}min"
         if snap.is_dir():
             continue
         while spent < point * 60:
@@ -101,7 +110,7 @@ def train_swap(fa: Path, fb: Path, work: Path, points: list[float], chunk: int) 
                 train(fa, fb, model_dir, iterations=step + chunk, **spec)
             spent += cpu_seconds() - t0
             log.write_text(json.dumps({"seconds": spent, "step": _model_step(model_dir)}))
-            print(f"[swap] step {_model_step(model_dir)}  {spent / 60:.1f} CPU min", flush=True)
+            print(f"[{home.name}] step {_model_step(model_dir)}  {spent / 60:.1f} CPU min", flush=True)
         shutil.copytree(model_dir, snap, ignore=shutil.ignore_patterns("trainer.pt"))
         (snap / "bench.json").write_text(json.dumps({"cpu_minutes": point, "step": _model_step(snap)}))
 
@@ -110,11 +119,13 @@ def make_route(route: str, work: Path, budget: float) -> None:
     """The route's model at `budget` CPU minutes: the shared swap snapshot plus the route's extra."""
     share = ROUTES[route]["refine_share"]
     snap = work / route / f"snap@{budget:g}min"
+    if ROUTES[route]["prior"] and not _swap_dir(work, True).is_dir():
+        return
     if (snap / "bench.json").is_file():
         return
     if snap.exists():
         shutil.rmtree(snap)
-    src = work / "swap" / f"snap@{budget * (1 - share):g}min"
+    src = _swap_dir(work, ROUTES[route]["prior"]) / f"snap@{budget * (1 - share):g}min"
     shutil.copytree(src, snap)
     step = json.loads((src / "bench.json").read_text())["step"]
     if share:
@@ -159,14 +170,27 @@ def main() -> None:
     ap.add_argument("--clip-frames", type=int, default=200)
     ap.add_argument("--chunk", type=int, default=100, help="steps between CPU-time checks")
     ap.add_argument("--stage", choices=["all", "train", "eval"], default="all")
+    ap.add_argument("--prior", type=Path, default=ROOT / "weights" / "prior",
+                    help="the face prior for the prior routes (made by scripts/train_prior.py)")
     args = ap.parse_args()
     if not FACES.is_dir():
         sys.exit(f"{FACES}: the shared face videos are needed")
     args.work.mkdir(parents=True, exist_ok=True)
     fa, fb, clip = ensure_facesets(args.work, *args.pair, args.clip_frames)
     if args.stage in ("all", "train"):
-        points = {b * (1 - ROUTES[r]["refine_share"]) for r in args.routes for b in args.budgets}
-        train_swap(fa, fb, args.work, sorted(points), args.chunk)
+        for prior in (False, True):
+            routes = [r for r in args.routes if ROUTES[r]["prior"] == prior]
+            if not routes:
+                continue
+            if prior and not (args.prior / "config.json").is_file():
+                sys.exit(f"{args.prior}: no face prior; run scripts/train_prior.py or pass --prior")
+            if prior:
+                meta = json.loads((args.prior / "config.json").read_text())["extra"]["faceswap"]
+                seen = {Path(f).name for key in ("faceset_a", "faceset_b") for f in meta.get(key) or []}
+                if seen & set(args.pair):
+                    sys.exit(f"{args.prior}: was pretrained on {sorted(seen & set(args.pair))}, the pair under test")
+            points = {b * (1 - ROUTES[r]["refine_share"]) for r in routes for b in args.budgets}
+            train_swap(fa, fb, args.work, sorted(points), args.chunk, args.prior if prior else None)
         for route in args.routes:
             for budget in args.budgets:
                 make_route(route, args.work, budget)

@@ -32,7 +32,8 @@ from faceswap.train import train  # noqa: E402
 
 
 def export_half(model_dir: Path, out: Path) -> None:
-    """Copy a trained model directory to `out` with float16 weights, no optimizer state."""
+    """Copy a trained model directory (and its detail upsamplers) to `out` with
+    float16 weights and no optimizer state."""
     out.mkdir(parents=True, exist_ok=True)
     state = {k: (v.half() if v.is_floating_point() else v) for k, v in load_file(model_dir / "model.safetensors").items()}
     with atomic_path(out / "model.safetensors") as tmp:
@@ -40,12 +41,16 @@ def export_half(model_dir: Path, out: Path) -> None:
     for name in ("config.json", "preview.png"):
         if (model_dir / name).exists():
             shutil.copy2(model_dir / name, out / name)
+    for sub in model_dir.glob("detail_*"):
+        if (sub / "model.safetensors").is_file():
+            export_half(sub, out / sub.name)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=ROOT / "weights" / "demo")
     ap.add_argument("--iterations", type=int, default=3000)
+    ap.add_argument("--refine-iterations", type=int, default=1500, help="steps of Hopper's detail upsampler (0: none)")
     ap.add_argument("--seconds", type=float, default=8.0, help="length of each training clip")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--work", type=Path, default=None, help="keep clips/facesets/checkpoints here (resumable)")
@@ -60,12 +65,19 @@ def main() -> None:
             extract(work / "clips" / f"{name}.mp4", work / "faces" / name, force=True)
     prep = time.perf_counter() - start
     summary = train(work / "faces" / "a", work / "faces" / "b", work / "model", iterations=args.iterations,
-                    preset="lightweight", seed=args.seed, device="cpu")
+                    preset="lightweight", seed=args.seed, device="cpu", threads=1)
+    refined = None
+    if args.refine_iterations:
+        from faceswap.train.refine import refine
+
+        refined = refine(work / "model", identity="b", steps=args.refine_iterations, device="cpu", progress=False)
     export_half(work / "model", args.out)
     total = time.perf_counter() - start
     print(f"clips + extraction: {prep:.0f} s; training {summary.step - summary.start_step} iterations: "
           f"{summary.seconds:.0f} s ({summary.examples_per_s:.1f} faces/s) on {torch.get_num_threads()} CPU threads")
     print(f"losses first {summary.first} -> last {summary.last}")
+    if refined:
+        print(f"detail upsampler of b: {refined['step']} steps in {refined['seconds']:.0f} s, losses {refined['loss']}")
     print(f"wrote {args.out} in {total / 60:.1f} min")
 
 

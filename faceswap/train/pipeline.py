@@ -245,6 +245,9 @@ def train(
         history = []
 
     meta = model_meta(preset, res, fa, fb, mask, loss, start_step)
+    for key, given in (("faceset_a", faces_a), ("faceset_b", faces_b)):
+        if isinstance(given, (list, tuple)):  # a prior's many people: every folder
+            meta[key] = [str(Path(f).resolve()) for f in given]
     prior = str(Path(init).resolve()) if (init is not None and not meta_old) else (meta_old or {}).get("init")
     if prior:
         meta["init"] = prior

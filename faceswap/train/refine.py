@@ -100,7 +100,10 @@ def refine(
     if identity not in model.identities:
         raise FaceswapError(f"--identity {identity!r}: {model_dir} has identities {', '.join(model.identities)}")
     index = model.identities.index(identity)
-    folder = Path(faces) if faces is not None else Path(meta.get(f"faceset_{'ab'[index]}", "") or ".")
+    recorded = meta.get(f"faceset_{'ab'[index]}") or "."
+    if faces is None and not isinstance(recorded, str):
+        raise FaceswapError(f"{model_dir}: trained on several facesets (a prior?); pass the person's faceset with --faces")
+    folder = Path(faces) if faces is not None else Path(recorded)
     if faces is None and not (folder / "alignments.json").is_file():
         raise FaceswapError(f"{model_dir}: the faceset of {identity!r} is gone ({folder}); pass --faces")
     res = int(model.resolution)
