@@ -67,10 +67,17 @@ def extract(
     smooth: bool = typer.Option(False, "--smooth/--no-smooth", help="Smooth landmarks over time."),
     device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, cuda:N (default: GPU when present)."),
     batch_size: int = typer.Option(8, "--batch-size", "-b", help="Frames read and detected per batch."),
+    like: Optional[list[Path]] = typer.Option(None, "--like", help="Photo of the person to keep (repeat for more photos of them); others are ignored. Needs the identity extra."),
+    like_threshold: float = typer.Option(0.6, "--like-threshold", help="Largest identity distance to the --like photos that counts as that person."),
+    rotate: str = typer.Option("auto", "--rotate", help="auto: also find faces turned 90/180/270 degrees; off: upright only."),
     force: bool = typer.Option(False, "--force", "-f", help="Overwrite an existing output folder."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the progress bar and summary."),
 ) -> None:
-    """Detect, align and crop faces into a faceset (re-running resumes an unfinished one)."""
+    """Detect, align and crop faces into a faceset (re-running resumes an unfinished one).
+
+    With several people in the video, the --max-faces largest faces of each
+    frame are kept, whoever they are (a warning says so); --like PHOTO keeps
+    only that person's faces."""
     from faceswap.extract import extract as run_extract
 
     _at_least(size=(size, 16), every=(every, 1), max_faces=(max_faces, 0), min_size=(min_size, 0),
@@ -79,8 +86,15 @@ def extract(
     run_extract(
         input, output, size=size, coverage=coverage, every=every, max_faces=max_faces, min_size=min_size,
         threshold=threshold, blur=blur, detect_size=detect_size, redetect_every=redetect_every, smooth=smooth,
-        device=device, batch_size=batch_size, force=force, progress=progress,
+        device=device, batch_size=batch_size, like=like, like_threshold=like_threshold, rotate=_rotate(rotate),
+        force=force, progress=progress,
     )
+
+
+def _rotate(value: str) -> bool:
+    if value not in ("auto", "off"):
+        raise FaceswapError(f"--rotate {value}: use auto or off")
+    return value == "auto"
 
 
 # ---- end extract -------------------------------------------------------------
@@ -206,10 +220,16 @@ def convert(
     watermark: Optional[str] = typer.Option(None, "--watermark", help="Draw this visible label on every frame."),
     device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, cuda:N (default: GPU when present)."),
     batch_size: int = typer.Option(16, "--batch-size", "-b", min=1, help="Faces per model call."),
+    like: Optional[list[Path]] = typer.Option(None, "--like", help="Photo of the person to swap (repeat for more photos of them); everyone else is left untouched. Needs the identity extra."),
+    like_threshold: float = typer.Option(0.6, "--like-threshold", help="Largest identity distance to the --like photos that counts as that person."),
+    rotate: str = typer.Option("auto", "--rotate", help="auto: also find faces turned 90/180/270 degrees; off: upright only."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing output."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the progress bar."),
 ) -> None:
-    """Swap the faces of a video or images; the output is labelled as synthetic media."""
+    """Swap the faces of a video or images; the output is labelled as synthetic media.
+
+    Without --like, EVERY face found in a frame is swapped (a warning says
+    when a frame holds several); --like PHOTO swaps only that person."""
     from faceswap.convert import convert as run_convert
 
     _at_least(mask_blur=(mask_blur, 0), batch_size=(batch_size, 1))
@@ -217,7 +237,8 @@ def convert(
     summary = run_convert(
         input, model_dir, output, to=to, alignments=alignments, mask=mask, mask_erode=mask_erode,
         mask_blur=mask_blur, color=color, blend=blend, smooth=smooth, detail=detail, watermark=watermark, device=device,
-        batch_size=batch_size, force=force, progress=progress,
+        batch_size=batch_size, like=like, like_threshold=like_threshold, rotate=_rotate(rotate), force=force,
+        progress=progress,
     )
     typer.echo(str(summary))
 

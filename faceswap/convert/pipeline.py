@@ -122,21 +122,32 @@ def _limit_torch_threads(device: torch.device) -> None:
 class _Locator:
     """Landmarks of the faces in each frame: from alignments, or found by
     extract's detector and tracker (full MTCNN on key frames, O-net tracking
-    in between)."""
+    in between). like: a LikeFilter keeping one person's faces; without it
+    every face is swapped, and a frame with several faces warns once."""
 
-    def __init__(self, frames: dict[int, list[np.ndarray]] | None, device, min_size: int = 40):
+    def __init__(self, frames: dict[int, list[np.ndarray]] | None, device, min_size: int = 40,
+                 like=None, rotate: bool = True, source: Path | None = None):
         self.frames = frames
         self.tracker = None
+        self.source = source
+        self.warned = like is not None
         if frames is None:
             from faceswap.extract.detect import Detector
             from faceswap.extract.track import Tracker
 
-            self.tracker = Tracker(Detector(device=device, min_size=min_size), max_faces=0, min_size=min_size)
+            self.tracker = Tracker(Detector(device=device, min_size=min_size), max_faces=0, min_size=min_size,
+                                   rotate=rotate, like=like)
 
     def __call__(self, index: int, image: np.ndarray) -> list[np.ndarray]:
-        if self.frames is not None:
-            return self.frames.get(index, [])
-        return list(self.tracker.process([image])[0].landmarks)
+        faces = self.frames.get(index, []) if self.frames is not None else list(
+            self.tracker.process([image])[0].landmarks)
+        if len(faces) > 1 and not self.warned:
+            import warnings
+
+            self.warned = True
+            warnings.warn(f"{self.source}: frame {index} holds {len(faces)} faces; every face is swapped "
+                          f"(--like PHOTO swaps one person only)", stacklevel=2)
+        return faces
 
 
 def _frames_with_faces(reader, locate: _Locator, smoother: LandmarkSmoother | None,
@@ -195,6 +206,9 @@ def convert(
     watermark: str | None = None,
     device: str | None = None,
     batch_size: int = 16,
+    like: list | None = None,
+    like_threshold: float = 0.6,
+    rotate: bool = True,
     force: bool = False,
     progress: bool = True,
 ) -> ConvertSummary:
@@ -207,6 +221,10 @@ def convert(
     mask_blur are percentages of the face crop (negative erode dilates).
     detail: upscale the model's face with the identity's detail upsampler
     when the model directory has one (`faceswap refine`); bicubic otherwise.
+    like: photos of one person: swap only that person's faces (identity
+    distance under `like_threshold`), leave everyone else untouched; without
+    it every face found is swapped (a warning says when a frame holds
+    several). rotate: also find faces turned by 90/180/270 degrees.
     Raises FaceswapError (one line) for a missing or unreadable input, a model
     directory that is not a model, an unknown identity or option, or an
     existing output without `force`; nothing is overwritten then.
@@ -233,6 +251,13 @@ def convert(
     # what a killed convert to this output left: its partial video or image folder
     remove_stale_temps(output.parent, rf"\.{re.escape(output.name)}\..+\.partial|{re.escape(output.stem)}\.partial\.mp4")
     frames_lm, align_cov = load_alignments(align_path, info) if align_path is not None else (None, None)
+    if like and align_path is not None:
+        raise FaceswapError(f"{align_path}: --like chooses faces while detecting; drop --alignments, or pass the "
+                            f"alignments of `faceswap extract --like` without --like")
+    if like:
+        from faceswap.extract.like import like_filter
+
+        like = like_filter(like, like_threshold)
 
     dev = pick_device(device)
     model, meta = load_swap_model(model_dir, dev)
@@ -245,7 +270,7 @@ def convert(
     renderer = FaceRenderer(model, model_dir, ident, coverage, dev, detail=detail)
     masks = MaskMaker(mask_kind, renderer.paste_size, renderer.template, erode=mask_erode, blur=mask_blur)
     smoother = LandmarkSmoother(info.fps or 30.0) if (smooth and kind == "video") else None
-    locate = _Locator(frames_lm, dev)
+    locate = _Locator(frames_lm, dev, like=like or None, rotate=rotate, source=input_path)
 
     tags = SYNTHETIC_TAGS(__version__)
     summary = ConvertSummary(output=output, to=ident)

@@ -33,12 +33,14 @@ from faceswap.runtime import pick_device
 class Faces:
     """Faces found in one frame, best first.
 
-    boxes: (K, 4) x1, y1, x2, y2; scores: (K,); landmarks: (K, 5, 2) x, y.
+    boxes: (K, 4) x1, y1, x2, y2; scores: (K,); landmarks: (K, 5, 2) x, y;
+    distance: (K,) identity distance to the wanted person, or None when nobody is wanted.
     """
 
     boxes: np.ndarray
     scores: np.ndarray
     landmarks: np.ndarray
+    distance: np.ndarray | None = None
 
     @classmethod
     def empty(cls) -> "Faces":
@@ -49,7 +51,8 @@ class Faces:
 
     def take(self, index) -> "Faces":
         """A subset (index: int array or boolean mask), keeping the order given."""
-        return Faces(self.boxes[index], self.scores[index], self.landmarks[index])
+        distance = None if self.distance is None else self.distance[index]
+        return Faces(self.boxes[index], self.scores[index], self.landmarks[index], distance)
 
     @property
     def sizes(self) -> np.ndarray:

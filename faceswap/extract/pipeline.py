@@ -27,6 +27,7 @@ import numpy as np
 from faceswap.errors import FaceswapError
 from faceswap.extract.align import DEFAULT_COVERAGE, LandmarkSmoother, align
 from faceswap.extract.faceset import ALIGNMENTS_NAME, Alignments, face_file, fingerprint_mismatch, source_fingerprint
+from faceswap.extract.like import like_filter
 from faceswap.fileio import check_writable, remove_output, remove_stale_temps
 
 SAVE_EVERY_S = 5.0
@@ -86,6 +87,8 @@ class ExtractSummary:
     truncation_note: str | None = None
     resumed_from: int = 0           # first frame index this run looked at
     full_detections: int = 0
+    faces_embedded: int = 0         # identity embeddings computed (with `like`)
+    most_faces: int = 0             # most faces seen in one frame (on key frames)
     seconds: float = 0.0
     fps: float = 0.0                # frames examined per second by this run
 
@@ -159,6 +162,9 @@ def extract(
     smooth: bool = False,
     device: str | None = None,
     batch_size: int = 8,
+    like: list | None = None,
+    like_threshold: float = 0.6,
+    rotate: bool = True,
     force: bool = False,
     progress: bool = True,
 ) -> ExtractSummary:
@@ -172,7 +178,12 @@ def extract(
     the Laplacian is below this (None: keep all). detect_size: longest side
     frames shrink to for full detection; redetect_every: full detection at
     least every N examined frames (1 disables tracking). smooth: temporal
-    smoothing of landmarks. Re-running into an unfinished `output` of the same
+    smoothing of landmarks. like: photos of one person: keep only faces of
+    that person (identity distance under `like_threshold`, recorded per face
+    as "identity"), `max_faces` largest of them; without it, the `max_faces`
+    largest faces are kept whoever they are (a warning says when frames hold
+    more). rotate: also find faces turned by 90/180/270 degrees when no
+    upright face is found. Re-running into an unfinished `output` of the same
     source and settings resumes; any other existing output needs `force`.
 
     Raises FaceswapError for unreadable input, an output in the way, or when
@@ -196,6 +207,10 @@ def extract(
     info = reader.info
     settings = {"size": size, "coverage": coverage, "every": every, "max_faces": max_faces, "min_size": min_size,
                 "threshold": threshold, "blur": blur, "smooth": smooth}
+    if like:  # only when used: facesets written before these options still resume
+        settings.update(like=[str(Path(p).resolve()) for p in like], like_threshold=like_threshold)
+    if not rotate:
+        settings["rotate"] = False
     check_writable(output)
     resume, created = _open_output(output, source, settings, force)
     al = resume or Alignments(
@@ -211,12 +226,13 @@ def extract(
 
     try:
         detector = Detector(device=device, min_size=min_size, detect_size=detect_size)
+        chooser = like_filter(like, like_threshold, detector)
     except BaseException:
         if resume is None:  # leave no empty folder behind a failed start
             _discard(output, created)
         raise
     tracker = Tracker(detector, max_faces=max_faces, min_size=min_size, threshold=threshold,
-                      redetect_every=redetect_every)
+                      redetect_every=redetect_every, rotate=rotate, like=chooser)
     smoothers: dict[int, LandmarkSmoother] = {}
     summary = ExtractSummary(output=output, resumed_from=start)
 
@@ -256,13 +272,16 @@ def extract(
                     continue
                 name = face_file(frame.index, len(entries))
                 writes.append(writer.submit(_write_png, output / name, crop))
-                entries.append({
+                entry = {
                     "box": [round(float(v), 2) for v in faces.boxes[k]],
                     "score": round(float(faces.scores[k]), 5),
                     "landmarks": [[round(float(x), 3), round(float(y), 3)] for x, y in landmarks],
                     "matrix": [[float(v) for v in row] for row in matrix],
                     "file": name,
-                })
+                }
+                if faces.distance is not None:
+                    entry["identity"] = round(float(faces.distance[k]), 4)
+                entries.append(entry)
             al.frames[frame.index] = entries
             al.done = frame.index + 1
         examined += len(chunk)
@@ -307,6 +326,8 @@ def extract(
     summary.faces_written = al.face_count
     summary.frames_without_face = sum(1 for v in al.frames.values() if not v)
     summary.full_detections = tracker.full_detections
+    summary.faces_embedded = chooser.embedded if chooser is not None else 0
+    summary.most_faces = tracker.most_faces
     summary.skipped = list(reader.skipped)
     if reader.truncated:
         summary.truncated = True
@@ -324,6 +345,11 @@ def extract(
             f"no face found in {summary.frames_processed} frames (--threshold {threshold}, --min-size {min_size})")
         raise FaceswapError(f"{source}: {why}; nothing was written")
 
+    if summary.most_faces > 1 and not like and max_faces == 1:
+        import warnings
+
+        warnings.warn(f"{source}: some frames hold {summary.most_faces} faces; kept the largest in each "
+                      f"(--like PHOTO keeps one person, --max-faces 0 keeps all)", stacklevel=2)
     al.extra.update(complete=True, truncated=summary.truncated, frames_read=reader.frames_read,
                     skipped=[list(s) for s in summary.skipped])
     al.save(output / ALIGNMENTS_NAME)

@@ -2,15 +2,40 @@
 
 A full MTCNN pass costs a pyramid over the whole frame; a face in a video
 barely moves between frames. So the tracker runs full detection on a key frame
-(every `redetect_every` frames), and in between re-measures each face with
-R-net and O-net on a box around where it was in the previous frame
-(`Detector.refine`, a few ms a face). When O-net's score for a tracked face falls
-below the threshold, the face shrinks below `min_size`, or it leaves the
-frame, the face is lost and that frame gets a full detection at once; the
-periodic key frames also pick up faces that entered the picture.
+and in between re-measures each face with R-net and O-net on a box around
+where it was in the previous frame (`Detector.refine`, a few ms a face). When
+O-net's score for a tracked face falls below the threshold, the face shrinks
+below `min_size`, or it leaves the frame, the face is lost and that frame gets
+a full detection at once.
 
-Key frames are known in advance, so `Tracker.process` detects all key frames
-of a chunk as one batch (on a GPU, `redetect_every=1` is plain batched MTCNN).
+Key frames, and the guarantee they give (`scan_every`, 5 by default):
+
+- while no face is tracked, a full detection runs on every `scan_every`-th
+  frame only (frames in between report no face), so footage without faces
+  costs about 1/scan_every of a detection per frame, and a face that appears
+  is found at most `scan_every - 1` frames after its first frame;
+- while faces are tracked and more are wanted (`max_faces` 0, or fewer
+  tracked than `max_faces`), key frames also come every `scan_every` frames:
+  a face that enters is found within the same bound;
+- while as many faces as wanted are tracked, key frames come every
+  `redetect_every` frames (they re-check the choice: a larger face, the
+  wanted person).
+
+The bound holds for faces the detector finds at all (`min_size` and up).
+
+Rotated faces (`rotate=True`): when a key frame finds no upright face, one
+other orientation (90, 270, 180 degrees, in turn from one key frame to the
+next) is tried; once faces are found turned, tracking runs on the turned
+frame and landmarks are mapped back to the frame's own coordinates (alignment
+then turns the crop upright). A sideways face is found within
+3 * scan_every frames.
+
+Identity (`like`): every face a key frame finds gets an identity distance
+(`LikeFilter`: embedded once per new face, inherited while tracked), and only
+faces under the threshold are kept.
+
+Scheduled key frames of a chunk are detected as one batch (on a GPU,
+`redetect_every=1` is plain batched MTCNN).
 """
 
 from __future__ import annotations
@@ -18,6 +43,9 @@ from __future__ import annotations
 import numpy as np
 
 from faceswap.extract.detect import Detector, Faces
+
+SCAN_EVERY = 5  # key frame spacing while faces are missing: the stated find-within bound
+_TURNS = (0, 1, 3, 2)  # np.rot90 counts (quarter turns counter-clockwise), upright first
 
 
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -51,12 +79,36 @@ def select_faces(faces: Faces, max_faces: int = 1, min_size: float = 0.0, thresh
     return faces.take(np.asarray(chosen, dtype=np.int64))
 
 
+def rotate_points(points: np.ndarray, turns: int, shape: tuple[int, ...]) -> np.ndarray:
+    """Where points (..., 2) of an image of `shape` (H, W, ...) land in np.rot90(image, turns)."""
+    h, w = shape[:2]
+    p = np.asarray(points, np.float32)
+    for _ in range(turns % 4):
+        p = np.stack([p[..., 1], (w - 1) - p[..., 0]], -1)
+        h, w = w, h
+    return p
+
+
+def unrotate_faces(faces: Faces, turns: int, shape: tuple[int, ...]) -> Faces:
+    """Faces found in np.rot90(image, turns) in the coordinates of `image` (of `shape`)."""
+    if not turns % 4 or not len(faces):
+        return faces
+    turned = shape[:2] if turns % 2 == 0 else (shape[1], shape[0])
+    back = (4 - turns) % 4
+    corners = rotate_points(faces.boxes.reshape(-1, 2, 2), back, turned)
+    boxes = np.concatenate([corners.min(1), corners.max(1)], 1)
+    return Faces(boxes, faces.scores, rotate_points(faces.landmarks, back, turned), faces.distance)
+
+
 class Tracker:
     """Follow up to `max_faces` faces through consecutive frames.
 
-    redetect_every: full detection at least every N processed frames (1 = on
-    every frame: the naive detector). threshold: O-net/MTCNN score a face must
-    keep. min_size: smallest face (box side, frame pixels).
+    redetect_every: key frame at least every N frames while as many faces as
+    wanted are tracked (1 = on every frame: the naive detector). scan_every:
+    key frame spacing while faces are missing (see the module docstring).
+    threshold: O-net/MTCNN score a face must keep. min_size: smallest face
+    (box side, frame pixels). rotate: also look for faces turned by 90, 180,
+    270 degrees. like: a `LikeFilter` to keep only one person's faces.
     """
 
     def __init__(
@@ -66,28 +118,76 @@ class Tracker:
         min_size: float = 40.0,
         threshold: float = 0.9,
         redetect_every: int = 25,
+        scan_every: int = SCAN_EVERY,
+        rotate: bool = False,
+        like=None,
     ) -> None:
         self.detector = detector
         self.max_faces = max_faces
         self.min_size = min_size
         self.threshold = threshold
         self.redetect_every = max(1, int(redetect_every))
-        self.faces: Faces = Faces.empty()
-        self.since_detect = 0  # frames processed since the last full detection
+        self.scan_every = max(1, min(int(scan_every), self.redetect_every))
+        self.rotate = bool(rotate)
+        self.like = like
+        self.turns = 0          # orientation the tracked faces are upright in
+        self._next_turn = 0     # which other orientation the next failed key frame tries
+        self.faces: Faces = Faces.empty()  # tracked faces, in the turned frame's coordinates
+        self.others: Faces = Faces.empty()  # faces of other people at the last key frame (with distances)
+        self.since_detect = 1 << 30  # frames since the last key frame: the first frame is one
         self.full_detections = 0
         self.tracked = 0
+        self.most_faces = 0     # most faces (over score and size) seen on one key frame
+        self.turned_found = 0   # key frames whose faces were found turned
 
     def reset(self) -> None:
         """Forget the faces (e.g. a jump in the frame sequence)."""
-        self.faces = Faces.empty()
-        self.since_detect = 0
+        self.faces, self.others = Faces.empty(), Faces.empty()
+        self.since_detect = 1 << 30
+
+    def _interval(self) -> int:
+        wanted = not self.max_faces or len(self.faces) < self.max_faces
+        return self.scan_every if wanted else self.redetect_every
 
     def _select(self, faces: Faces) -> Faces:
         return select_faces(faces, self.max_faces, self.min_size, self.threshold)
 
+    def _choose(self, image: np.ndarray, found: Faces, known: list[Faces]) -> Faces:
+        """The faces to keep among a key frame's detections (in `image`'s coordinates)."""
+        found = select_faces(found, 0, self.min_size, self.threshold)
+        self.most_faces = max(self.most_faces, len(found))
+        if self.like is not None and len(found):
+            found.distance = self.like.distances(image, found, known)
+            mine = found.distance < self.like.threshold
+            self.others = found.take(np.flatnonzero(~mine))
+            found = found.take(np.flatnonzero(mine))
+        return self._select(found)
+
+    def _key(self, image: np.ndarray, found: Faces | None = None) -> Faces:
+        """Full detection on `image` (found: its detection in the current orientation, if done)."""
+        turned = np.rot90(image, self.turns) if self.turns else image
+        if found is None:
+            found = self.detector.detect([np.ascontiguousarray(turned)])[0]
+            self.full_detections += 1
+        self.since_detect = 0
+        faces = self._choose(turned, found, [self.faces, self.others])
+        if len(faces) or not self.rotate:
+            return faces
+        others = [t for t in _TURNS if t != self.turns]
+        turns = others[self._next_turn % len(others)]
+        self._next_turn += 1
+        turned = np.ascontiguousarray(np.rot90(image, turns))
+        self.full_detections += 1
+        faces = self._choose(turned, self.detector.detect([turned])[0], [])
+        if len(faces):
+            self.turns, self._next_turn = turns, 0
+            self.turned_found += bool(turns)
+        return faces
+
     def _follow(self, image: np.ndarray) -> Faces | None:
-        """Refine the last faces on this frame; None when one of them is lost."""
+        """Refine the last faces on this (turned) frame; None when one of them is lost."""
         found = self.detector.refine(image, self.faces.boxes)
+        found.distance = self.faces.distance
         h, w = image.shape[:2]
         cx = (found.boxes[:, 0] + found.boxes[:, 2]) / 2
         cy = (found.boxes[:, 1] + found.boxes[:, 3]) / 2
@@ -99,30 +199,33 @@ class Tracker:
         return self._select(found)
 
     def process(self, images: list[np.ndarray]) -> list[Faces]:
-        """Faces (largest first) in each of a chunk of consecutive frames."""
-        n = len(images)
+        """Faces (largest first, in each frame's own coordinates) in a chunk of consecutive frames."""
         key: list[int] = []
-        pending = self.since_detect if len(self.faces) else self.redetect_every
-        for i in range(n):
-            if pending >= self.redetect_every or (i == 0 and not len(self.faces)):
+        pending, interval = self.since_detect, self._interval()
+        for i in range(len(images)):
+            if pending >= interval:
                 key.append(i)
                 pending = 0
             pending += 1
-        batch = dict(zip(key, self.detector.detect([images[i] for i in key]))) if key else {}
-        self.full_detections += len(key)
+        turns = self.turns
+        batch = {}
+        if key:
+            frames = [np.ascontiguousarray(np.rot90(images[i], turns)) if turns else images[i] for i in key]
+            batch = dict(zip(key, self.detector.detect(frames)))
+            self.full_detections += len(key)
         out: list[Faces] = []
         for i, image in enumerate(images):
-            faces = None
-            if i in batch:
-                faces = self._select(batch[i])
-                self.since_detect = 0
-            elif len(self.faces) and self.since_detect < self.redetect_every:
-                faces = self._follow(image)
-            if faces is None:  # lost (or nothing to follow after a key frame): full detection now
-                faces = self._select(self.detector.detect([image])[0])
-                self.full_detections += 1
-                self.since_detect = 0
+            found = batch.get(i) if self.turns == turns else None
+            if found is not None or self.since_detect >= self._interval():
+                faces = self._key(image, found)
+            elif len(self.faces):
+                turned = np.rot90(image, self.turns) if self.turns else image
+                faces = self._follow(turned)
+                if faces is None:  # lost: full detection now
+                    faces = self._key(image)
+            else:  # nothing tracked: wait for the next scan
+                faces = Faces.empty()
             self.since_detect += 1
             self.faces = faces
-            out.append(faces)
+            out.append(unrotate_faces(faces, self.turns, image.shape))
         return out

@@ -68,3 +68,31 @@ def image_folder(d20_frames, tmp_path) -> Path:
     for i in (0, 10, 20):
         cv2.imwrite(str(folder / f"frame{i:02d}.png"), d20_frames[i][:, :, ::-1])
     return folder
+
+
+@pytest.fixture(scope="session")
+def needs_identity():
+    """The identity extra (dlib): skipped where it is not installed, but a failure under CI."""
+    import os
+
+    from faceswap import identity
+
+    if not identity.available():
+        if os.environ.get("CI"):
+            pytest.fail("the identity extra (dlib-bin, face-recognition-models) must be installed under CI")
+        pytest.skip("identity extra not installed")
+
+
+@pytest.fixture(scope="session")
+def pair(faces_dir, tmp_path_factory) -> dict:
+    """Two people side by side: d6 (left half) and d10 (right half), 40 frames of
+    960x480, plus a photo of each taken from a later frame than the clip holds."""
+    root = tmp_path_factory.mktemp("pair")
+    left = read_frames(faces_dir / "d6.mp4", 300)
+    right = [cv2.resize(f, (480, 480), interpolation=cv2.INTER_AREA) for f in read_frames(faces_dir / "d10.mp4", 300)]
+    clip = encode(root / "pair.mp4", [np.hstack([a, b]) for a, b in zip(left[:40], right[:40])])
+    photos = {}
+    for name, frames in (("d6", left), ("d10", right)):
+        photos[name] = root / f"{name}.png"
+        cv2.imwrite(str(photos[name]), frames[-1][:, :, ::-1])
+    return {"clip": clip, "photos": photos, "left": left[:40], "right": right[:40], "root": root}
