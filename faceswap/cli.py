@@ -97,6 +97,38 @@ def _rotate(value: str) -> bool:
     return value == "auto"
 
 
+@app.command("sort")
+def sort_faces(
+    faceset: Path = typer.Argument(..., help="A faceset folder (from `faceswap extract`)."),
+    by: str = typer.Option("identity", "--by", help="identity (most like the majority first) | blur (sharpest first) | yaw (turned left to right) | size (largest first)."),
+    rename: bool = typer.Option(False, "--rename", help="Prefix each file with its rank (alignments.json follows); default: list only."),
+) -> None:
+    """List (or rename) the faces of a faceset in the order of one measure."""
+    from faceswap.extract.curate import sort_faceset
+
+    for name, value in sort_faceset(faceset, by=by, rename=rename):
+        typer.echo(f"{name}\t{value:.4f}")
+
+
+@app.command()
+def clean(
+    faceset: Path = typer.Argument(..., help="A faceset folder (from `faceswap extract`)."),
+    undo: bool = typer.Option(False, "--undo", help="Move every rejected face back and restore its alignments entry."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only print what would move."),
+    identity: bool = typer.Option(True, "--identity/--no-identity", help="Move faces of another person than the majority (needs the identity extra)."),
+    threshold: float = typer.Option(0.6, "--threshold", help="Identity distance to the majority over which a face is another person."),
+) -> None:
+    """Move outliers (another person, blurry, badly aligned, duplicates) into
+    FACESET/rejected/ and print what moved and why; `--undo` moves them back.
+    `train` never reads rejected/."""
+    from faceswap.extract.curate import clean_faceset, undo_clean
+
+    if undo:
+        typer.echo(f"clean: {undo_clean(faceset)} faces moved back into {faceset}")
+        return
+    typer.echo(clean_faceset(faceset, identity=identity, threshold=threshold, dry_run=dry_run).table())
+
+
 # ---- end extract -------------------------------------------------------------
 
 # ---- train (issue 4) ---------------------------------------------------------
