@@ -10,10 +10,14 @@ a full detection at once.
 
 Key frames, and the guarantee they give (`scan_every`, 5 by default):
 
-- while no face is tracked, a full detection runs on every `scan_every`-th
-  frame only (frames in between report no face), so footage without faces
-  costs about 1/scan_every of a detection per frame, and a face that appears
-  is found at most `scan_every - 1` frames after its first frame;
+- while no face is tracked, a detection at half the detection size (a
+  quarter of the pixels) runs on every `scan_every`-th frame, and one at full
+  size (with the turned orientations) every `redetect_every` frames; frames
+  in between report no face. Footage without faces costs about a tenth of a
+  detection per frame, and a face that appears is found at most
+  `scan_every - 1` frames after its first frame when it is twice `min_size`
+  or larger (the half-size detection finds it), at most `redetect_every - 1`
+  frames after when smaller or turned;
 - while faces are tracked and more are wanted (`max_faces` 0, or fewer
   tracked than `max_faces`), key frames also come every `scan_every` frames:
   a face that enters is found within the same bound;
@@ -23,12 +27,13 @@ Key frames, and the guarantee they give (`scan_every`, 5 by default):
 
 The bound holds for faces the detector finds at all (`min_size` and up).
 
-Rotated faces (`rotate=True`): when a key frame finds no upright face, one
-other orientation (90, 270, 180 degrees, in turn from one key frame to the
-next) is tried; once faces are found turned, tracking runs on the turned
-frame and landmarks are mapped back to the frame's own coordinates (alignment
-then turns the crop upright). A sideways face is found within
-3 * scan_every frames.
+Rotated faces (`rotate=True`): when a full-size key frame (the first frame,
+a lost face, the periodic check) finds no upright face, the three other
+orientations are tried at half the detection size (a quarter of the pixels
+each, so the three cost less than one upright detection); once
+faces are found turned, tracking runs on the turned frame and landmarks are
+mapped back to the frame's own coordinates (alignment then turns the crop
+upright).
 
 Identity (`like`): every face a key frame finds gets an identity distance
 (`LikeFilter`: embedded once per new face, inherited while tracked), and only
@@ -131,10 +136,10 @@ class Tracker:
         self.rotate = bool(rotate)
         self.like = like
         self.turns = 0          # orientation the tracked faces are upright in
-        self._next_turn = 0     # which other orientation the next failed key frame tries
         self.faces: Faces = Faces.empty()  # tracked faces, in the turned frame's coordinates
         self.others: Faces = Faces.empty()  # faces of other people at the last key frame (with distances)
         self.since_detect = 1 << 30  # frames since the last key frame: the first frame is one
+        self.since_full = 1 << 30    # frames since the last key frame at full detection size
         self.full_detections = 0
         self.tracked = 0
         self.most_faces = 0     # most faces (over score and size) seen on one key frame
@@ -143,7 +148,7 @@ class Tracker:
     def reset(self) -> None:
         """Forget the faces (e.g. a jump in the frame sequence)."""
         self.faces, self.others = Faces.empty(), Faces.empty()
-        self.since_detect = 1 << 30
+        self.since_detect = self.since_full = 1 << 30
 
     def _interval(self) -> int:
         wanted = not self.max_faces or len(self.faces) < self.max_faces
@@ -163,26 +168,40 @@ class Tracker:
             found = found.take(np.flatnonzero(mine))
         return self._select(found)
 
+    def _detect(self, images: list[np.ndarray], low: bool) -> list[Faces]:
+        """Full detection; `low`: at half the detection size (a quarter of the pixels and of the cost)."""
+        self.full_detections += len(images)
+        if not low:
+            return self.detector.detect(images)
+        own = self.detector.detect_size
+        self.detector.detect_size = max(160, (own or max(images[0].shape[:2])) // 2)
+        try:
+            return self.detector.detect(images)
+        finally:
+            self.detector.detect_size = own
+
     def _key(self, image: np.ndarray, found: Faces | None = None) -> Faces:
         """Full detection on `image` (found: its detection in the current orientation, if done)."""
         turned = np.rot90(image, self.turns) if self.turns else image
+        scan = not len(self.faces) and self.since_full < self.redetect_every  # a scan, not a loss or a full check
         if found is None:
-            found = self.detector.detect([np.ascontiguousarray(turned)])[0]
-            self.full_detections += 1
+            found = self._detect([np.ascontiguousarray(turned)], low=scan)[0]
+        if not scan:
+            self.since_full = 0
         self.since_detect = 0
         faces = self._choose(turned, found, [self.faces, self.others])
-        if len(faces) or not self.rotate:
+        if len(faces) or not self.rotate or scan:
             return faces
         others = [t for t in _TURNS if t != self.turns]
-        turns = others[self._next_turn % len(others)]
-        self._next_turn += 1
-        turned = np.ascontiguousarray(np.rot90(image, turns))
-        self.full_detections += 1
-        faces = self._choose(turned, self.detector.detect([turned])[0], [])
-        if len(faces):
-            self.turns, self._next_turn = turns, 0
-            self.turned_found += bool(turns)
-        return faces
+        turned = [np.ascontiguousarray(np.rot90(image, t)) for t in others]
+        found = self._detect(turned, low=True)
+        for turns, image_t, faces in zip(others, turned, found):
+            faces = self._choose(image_t, faces, [])
+            if len(faces):
+                self.turns = turns
+                self.turned_found += bool(turns)
+                return faces
+        return Faces.empty()
 
     def _follow(self, image: np.ndarray) -> Faces | None:
         """Refine the last faces on this (turned) frame; None when one of them is lost."""
@@ -209,13 +228,14 @@ class Tracker:
             pending += 1
         turns = self.turns
         batch = {}
-        if key:
+        if key and len(self.faces):  # scheduled checks of tracked faces: batched (scans run one by one)
             frames = [np.ascontiguousarray(np.rot90(images[i], turns)) if turns else images[i] for i in key]
-            batch = dict(zip(key, self.detector.detect(frames)))
-            self.full_detections += len(key)
+            batch = dict(zip(key, self._detect(frames, low=False)))
         out: list[Faces] = []
         for i, image in enumerate(images):
             found = batch.get(i) if self.turns == turns else None
+            if found is not None:
+                self.since_full = 0
             if found is not None or self.since_detect >= self._interval():
                 faces = self._key(image, found)
             elif len(self.faces):
@@ -226,6 +246,7 @@ class Tracker:
             else:  # nothing tracked: wait for the next scan
                 faces = Faces.empty()
             self.since_detect += 1
+            self.since_full += 1
             self.faces = faces
             out.append(unrotate_faces(faces, self.turns, image.shape))
         return out
