@@ -45,6 +45,8 @@ class EvalReport:
     flicker_swapped: float | None = None
     sharpness: float | None = None          # swapped over original, face box at 96 px (1.0 = as sharp)
     sharpness_ceiling: float | None = None  # the same for a perfect model at the model's resolution
+    inner_sharpness: float | None = None    # the same ratio on the eyes-to-mouth region only
+    inner_ceiling: float | None = None
     resolution: int | None = None
     identity: dict = field(default_factory=dict)  # shares and median distances, or {"note": why not}
 
@@ -71,9 +73,13 @@ class EvalReport:
             rows.append("flicker in face, swapped".ljust(37) + f"{self.flicker_swapped:.3f}")
             rows.append("flicker ratio swapped/original".ljust(37) + f"{self.flicker_ratio:.3f}")
         if self.sharpness is not None:
-            rows.append("sharpness swapped/original (96 px)".ljust(37) + f"{self.sharpness:.3f}")
+            rows.append("sharpness swapped/original, face box".ljust(37) + f"{self.sharpness:.3f}")
         if self.sharpness_ceiling is not None:
-            rows.append(f"sharpness of a perfect {self.resolution} px model".ljust(37) + f"{self.sharpness_ceiling:.3f}")
+            rows.append(f"  a perfect {self.resolution} px model".ljust(37) + f"{self.sharpness_ceiling:.3f}")
+        if self.inner_sharpness is not None:
+            rows.append("sharpness, eyes to mouth".ljust(37) + f"{self.inner_sharpness:.3f}")
+        if self.inner_ceiling is not None:
+            rows.append(f"  a perfect {self.resolution} px model".ljust(37) + f"{self.inner_ceiling:.3f}")
         ident = self.identity
         if "note" in ident:
             rows.append("identity".ljust(37) + ident["note"])
@@ -130,6 +136,9 @@ class _Frames:
     sharp_original: list = field(default_factory=list)
     sharp_swapped: list = field(default_factory=list)
     sharp_ceiling: list = field(default_factory=list)
+    inner_original: list = field(default_factory=list)
+    inner_swapped: list = field(default_factory=list)
+    inner_ceiling: list = field(default_factory=list)
     embeddings: list = field(default_factory=list)
 
 
@@ -142,7 +151,7 @@ def compare_videos(original: Path, swapped: Path, device: torch.device, every: i
     original with its face replaced by a perfect `resolution` px crop.
     """
     from faceswap.extract.detect import Detector
-    from faceswap.quality import box_sharpness, perfect_crop
+    from faceswap.quality import box_sharpness, inner_box, perfect_crop
 
     a, b = FrameReader(original, every=every), FrameReader(swapped, every=every)
     if (a.info.width, a.info.height) != (b.info.width, b.info.height):
@@ -168,10 +177,15 @@ def compare_videos(original: Path, swapped: Path, device: torch.device, every: i
                 out.displacement.append(float(np.linalg.norm(fa.landmarks[0] - fb.landmarks[0], axis=1).mean() / size))
                 if embedder is not None:
                     out.embeddings.append(embedder.embed(img_b, fb.boxes[:1])[0])
+            inner = inner_box(fa.landmarks[0])
             out.sharp_original.append(box_sharpness(img_a, box))
             out.sharp_swapped.append(box_sharpness(img_b, box))
+            out.inner_original.append(box_sharpness(img_a, box, inner=inner))
+            out.inner_swapped.append(box_sharpness(img_b, box, inner=inner))
             if resolution:
-                out.sharp_ceiling.append(box_sharpness(perfect_crop(img_a, fa.landmarks[0], resolution, coverage), box))
+                perfect = perfect_crop(img_a, fa.landmarks[0], resolution, coverage)
+                out.sharp_ceiling.append(box_sharpness(perfect, box))
+                out.inner_ceiling.append(box_sharpness(perfect, box, inner=inner))
             x1, y1 = int(max(box[0], 0)), int(max(box[1], 0))
             x2, y2 = int(math.ceil(box[2])), int(math.ceil(box[3]))
             if prev is not None:
@@ -297,6 +311,8 @@ def evaluate(original: str | os.PathLike, swapped: str | os.PathLike, model_dir:
 
     report.sharpness = ratio(frames.sharp_swapped, frames.sharp_original)
     report.sharpness_ceiling = ratio(frames.sharp_ceiling, frames.sharp_original)
+    report.inner_sharpness = ratio(frames.inner_swapped, frames.inner_original)
+    report.inner_ceiling = ratio(frames.inner_ceiling, frames.inner_original)
     if identity:
         report.identity = _identity(frames, embedder, folders, to, source)
     return report

@@ -7,7 +7,9 @@ ratio measures codec noise and rewards the stair-steps of an upscaled face
 (a blurred 64 px face scored above a perfect 64 px crop there), while at 96 px
 both frames keep the eyes, lips and hair edges that make a face look sharp.
 1.0 means as sharp as the input; a perfect model at S px (the real face cropped
-at S px and pasted back) scores the `resolution_ceiling` of S.
+at S px and pasted back) sets the ceiling for S. The face box also holds hair
+and background that a swap leaves as they were, so the same ratio is also
+taken on the inner face (eyes to mouth), which every swap repaints.
 """
 
 from __future__ import annotations
@@ -18,8 +20,11 @@ import numpy as np
 ANALYSIS_SIZE = 96
 
 
-def box_sharpness(image: np.ndarray, box, size: int = ANALYSIS_SIZE) -> float:
-    """Variance of the Laplacian of `box` (x1, y1, x2, y2) of an RGB/grey image at `size` px."""
+def box_sharpness(image: np.ndarray, box, size: int = ANALYSIS_SIZE, inner=None) -> float:
+    """Variance of the Laplacian of `box` (x1, y1, x2, y2) of an RGB/grey image
+    resized to `size` px. With `inner` (a box in the same frame coordinates) the
+    variance is taken over that part of the resized face box only, so both
+    measures see the face at the same scale."""
     x1, y1, x2, y2 = (int(round(v)) for v in box)
     h, w = image.shape[:2]
     x1, y1, x2, y2 = max(x1, 0), max(y1, 0), min(x2, w), min(y2, h)
@@ -29,26 +34,46 @@ def box_sharpness(image: np.ndarray, box, size: int = ANALYSIS_SIZE) -> float:
     if region.ndim == 3:
         region = cv2.cvtColor(np.ascontiguousarray(region), cv2.COLOR_RGB2GRAY)
     region = cv2.resize(region, (size, size), interpolation=cv2.INTER_AREA)
-    return float(cv2.Laplacian(region.astype(np.float32), cv2.CV_32F).var())
+    lap = cv2.Laplacian(region.astype(np.float32), cv2.CV_32F)
+    if inner is not None:
+        sx, sy = size / (x2 - x1), size / (y2 - y1)
+        ix1, iy1 = max(int((inner[0] - x1) * sx), 1), max(int((inner[1] - y1) * sy), 1)
+        ix2, iy2 = min(int(np.ceil((inner[2] - x1) * sx)), size - 1), min(int(np.ceil((inner[3] - y1) * sy)), size - 1)
+        if ix2 - ix1 < 4 or iy2 - iy1 < 4:
+            return float("nan")
+        lap = lap[iy1:iy2, ix1:ix2]
+    return float(lap.var())
 
 
 def perfect_crop(frame: np.ndarray, landmarks: np.ndarray, resolution: int, coverage: float) -> np.ndarray:
-    """The frame with its face replaced by the real face seen through an S px model:
-    aligned, area-downscaled to `resolution`, upscaled back (bicubic) and pasted
-    over the crop's footprint. The sharpest any model of that resolution can be."""
-    from faceswap.extract.align import alignment_matrix
+    """The frame as `faceswap convert` would paint it with a perfect `resolution` px
+    model: the real face, aligned and area-averaged down to `resolution` px,
+    brought back to paste size (bicubic) and blended through convert's default
+    face mask. The sharpest any model of that resolution can look."""
+    from faceswap.convert.blend import crop, paste
+    from faceswap.convert.faces import PASTE_SCALE
+    from faceswap.convert.masks import MaskMaker
+    from faceswap.extract.align import template_points, umeyama
 
-    h, w = frame.shape[:2]
-    scale = 4
-    matrix = alignment_matrix(np.asarray(landmarks, np.float64), resolution * scale, coverage)
-    big = cv2.warpAffine(frame, matrix, (resolution * scale,) * 2, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    small = cv2.resize(big, (resolution, resolution), interpolation=cv2.INTER_AREA)
-    back = cv2.resize(small, (resolution * scale,) * 2, interpolation=cv2.INTER_CUBIC)
-    out = cv2.warpAffine(back, matrix, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                         borderMode=cv2.BORDER_CONSTANT)
-    inside = cv2.warpAffine(np.ones(back.shape[:2], np.uint8), matrix, (w, h),
-                            flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT)
-    return np.where(inside[..., None] > 0, out, frame)
+    size = resolution * PASTE_SCALE
+    template = np.asarray(template_points(size, coverage), np.float64)
+    matrix = umeyama(np.asarray(landmarks, np.float64), template)
+    small = cv2.resize(crop(frame, matrix, size), (resolution, resolution), interpolation=cv2.INTER_AREA)
+    face = cv2.resize(small, (size, size), interpolation=cv2.INTER_CUBIC)
+    out = frame.copy()
+    paste(out, face, MaskMaker("face", size, template)(), matrix)
+    return out
+
+
+def inner_box(landmarks: np.ndarray, margin: float = 0.15) -> tuple[float, float, float, float]:
+    """The box of the five landmarks (eyes, nose, mouth corners) grown by `margin`
+    of its size on each side: the part of the face every swap mask covers, where
+    a face's detail is (eyes, brows, lips), free of the hair and background the
+    face box also holds."""
+    lm = np.asarray(landmarks, np.float64)
+    (x1, y1), (x2, y2) = lm.min(0), lm.max(0)
+    mx, my = margin * (x2 - x1), margin * (y2 - y1)
+    return x1 - mx, y1 - my, x2 + mx, y2 + my
 
 
 def ratio(numerators, denominators) -> float | None:
