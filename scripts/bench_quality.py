@@ -155,7 +155,8 @@ def eval_route(route: str, clip: Path, clip_faces: Path, fa: Path, fb: Path, wor
         rows.append(dict(route=route, minutes=info["cpu_minutes"], step=info["step"],
                          share_b=ident.get("share_to"), share_a=ident.get("share_source"),
                          dist_b=ident.get("median_to"), real_b=ident.get("real_to"), sharpness=report.sharpness,
-                         ceiling=report.sharpness_ceiling, landmarks=report.landmark_displacement,
+                         ceiling=report.sharpness_ceiling, inner=report.inner_sharpness,
+                         inner_ceiling=report.inner_ceiling, landmarks=report.landmark_displacement,
                          flicker=report.flicker_ratio))
         print(f"[{route}] scored {snap.name}", flush=True)
     return rows
@@ -202,11 +203,12 @@ def main() -> None:
     (args.work / "quality.json").write_text(json.dumps(rows, indent=1))
     fmt = lambda v, f: "-" if v is None else format(v, f)  # noqa: E731
     print(f"\n{args.pair[0]} -> {args.pair[1]}, {args.clip_frames} frames, one CPU thread")
-    print("route      CPU min  steps   as B    as A   dist B  sharp  (ceiling)  landmarks  flicker")
+    print("route         CPU min  steps   as B    as A   dist B  sharp box (ceiling)  inner (ceiling)  landmarks  flicker")
     for r in rows:
-        print(f"{r['route']:10s} {r['minutes']:7g} {r['step']:6d} {fmt(r['share_b'] and 100 * r['share_b'], '6.1f')}% "
+        print(f"{r['route']:13s} {r['minutes']:7g} {r['step']:6d} {fmt(r['share_b'] and 100 * r['share_b'], '6.1f')}% "
               f"{fmt(r['share_a'] is not None and 100 * r['share_a'], '6.1f')}%  {fmt(r['dist_b'], '.3f')}  "
-              f"{fmt(r['sharpness'], '.3f')}  ({fmt(r['ceiling'], '.3f')})   {fmt(r['landmarks'] and 100 * r['landmarks'], '.2f')} %"
+              f"{fmt(r['sharpness'], '.3f')}    ({fmt(r['ceiling'], '.3f')})    {fmt(r['inner'], '.3f')} ({fmt(r['inner_ceiling'], '.3f')})"
+              f"   {fmt(r['landmarks'] and 100 * r['landmarks'], '.2f')} %"
               f"    {fmt(r['flicker'], '.3f')}")
     if rows and rows[0].get("real_b") is not None:
         print(f"real {args.pair[1]} faces lie at a median {rows[0]['real_b']:.3f} from their own mean")

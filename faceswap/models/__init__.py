@@ -23,10 +23,13 @@ from faceswap.models.autoencoder import (
     dense_autoencoder,
     reduce_loss,
 )
+from faceswap.models.refine import DetailConfig, DetailUpsampler
 from faceswap.models.swap import SwapAutoEncoder, SwapConfig
 
 __all__ = [
     "AutoEncoder",
+    "DetailConfig",
+    "DetailUpsampler",
     "ConvAutoEncoder",
     "DenseAutoEncoder",
     "ModelError",
