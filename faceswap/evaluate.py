@@ -225,7 +225,7 @@ def _faces(folder: Path, resolution: int, fraction: float | None) -> np.ndarray:
 def _identity(frames: _Frames, embedder, folders: dict[str, Path], to: str, source: str) -> dict:
     """Share of swapped frames within the same-person threshold of each faceset's
     mean embedding, and the median distances (see faceswap.identity)."""
-    from faceswap.identity import THRESHOLD, FaceEmbedder, distances, faceset_reference
+    from faceswap.identity import THRESHOLD, FaceEmbedder, distances, faceset_embeddings, faceset_reference
 
     if embedder is None:
         return {"note": "not measured: install the face-recognition model with pip install \"faceswap[identity]\""}
@@ -238,22 +238,11 @@ def _identity(frames: _Frames, embedder, folders: dict[str, Path], to: str, sour
     emb = np.stack(frames.embeddings)
     d_to, d_src = distances(emb, ref_to), distances(emb, ref_src)
     # how far B's own faces lie from B's mean: the best a swap can hope for
-    real = distances(_reference_faces(folders[to], embedder), ref_to)
+    real = distances(faceset_embeddings(folders[to], embedder, 32), ref_to)
     return {"to": to, "source": source, "threshold": THRESHOLD, "faces": int(len(emb)),
             "share_to": float((d_to < THRESHOLD).mean()), "share_source": float((d_src < THRESHOLD).mean()),
             "median_to": float(np.median(d_to)), "median_source": float(np.median(d_src)),
             "real_to": float(np.median(real))}
-
-
-def _reference_faces(folder: Path, embedder, n: int = 32) -> np.ndarray:
-    from faceswap.extract.align import DEFAULT_COVERAGE
-    from faceswap.extract.faceset import ALIGNMENTS_NAME, Alignments, load_faceset
-
-    images, _ = load_faceset(folder)
-    align = folder / ALIGNMENTS_NAME
-    coverage = (Alignments.load(align).coverage if align.is_file() else None) or DEFAULT_COVERAGE
-    pick = np.unique(np.linspace(0, len(images) - 1, min(n, len(images))).round().astype(int))
-    return embedder.embed_crops(images[pick], coverage)
 
 
 def evaluate(original: str | os.PathLike, swapped: str | os.PathLike, model_dir: str | os.PathLike, *,

@@ -30,6 +30,7 @@ def run(faces_dir, tmp_path_factory):
     assert main(["extract", str(b), "-o", str(tmp / "faces_b")]) == 0
     assert main(["train", str(tmp / "faces_a"), str(tmp / "faces_b"), "-m", str(tmp / "model"),
                  "--iterations", "4", "--batch-size", "4", "--preset", "lightweight"]) == 0
+    assert main(["refine", str(tmp / "model"), "--iterations", "5", "--no-progress"]) == 0  # B's detail upsampler
     out = tmp / "a_as_b.mp4"
     assert main(["convert", str(a), "-m", str(tmp / "model"), "-o", str(out),
                  "--alignments", str(tmp / "faces_a" / "alignments.json")]) == 0
@@ -78,3 +79,9 @@ def test_evaluate_prints_table_and_json(run, capsys):
     assert report["frames"] == 10 and report["frames_with_faces"] >= 8
     assert 0 <= report["landmark_displacement"] < 0.5
     assert report["flicker_original"] > 0 and report["flicker_swapped"] > 0
+    assert 0 < report["sharpness"] < 2 and 0 < report["sharpness_ceiling"] <= 1.05
+    assert 0 <= report["inner_sharpness"] < 2 and 0 < report["inner_ceiling"] <= 1.05
+    ident = report["identity"]
+    if "note" not in ident:  # the identity extra is installed (always so under CI: the test extra has it)
+        assert 0 <= ident["share_to"] <= 1 and 0 <= ident["share_source"] <= 1
+        assert ident["faces"] >= 8 and ident["real_to"] < ident["threshold"]  # B's own faces are B
