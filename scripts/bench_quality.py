@@ -162,6 +162,34 @@ def eval_route(route: str, clip: Path, clip_faces: Path, fa: Path, fb: Path, wor
     return rows
 
 
+def picture(clip: Path, swapped: Path, out: Path, count: int = 4, side: int = 256) -> Path:
+    """`count` frames spread over the clip: the input above, the swap below, each
+    cropped square around the face (from the clip's faceset) and resized to `side`."""
+    import cv2
+    import numpy as np
+
+    from faceswap.video import FrameReader
+
+    align = json.loads((clip.parent / "faces" / f"{clip.stem.split('_')[0]}_clip" / "alignments.json").read_text())
+    n = sum(1 for _ in FrameReader(clip))
+    picks = [int(i) for i in np.linspace(n * 0.1, n * 0.9, count)]
+    rows = {0: [], 1: []}
+    for row, path in enumerate((clip, swapped)):
+        for frame in FrameReader(path):
+            if frame.index not in picks:
+                continue
+            x1, y1, x2, y2 = align["frames"][str(frame.index)][0]["box"]
+            c, r = ((x1 + x2) / 2, (y1 + y2) / 2), 0.8 * max(x2 - x1, y2 - y1)
+            h, w = frame.image.shape[:2]
+            box = [int(max(c[0] - r, 0)), int(max(c[1] - r, 0)), int(min(c[0] + r, w)), int(min(c[1] + r, h))]
+            face = frame.image[box[1]:box[3], box[0]:box[2]]
+            rows[row].append(cv2.resize(face, (side, side), interpolation=cv2.INTER_AREA))
+    image = np.vstack([np.hstack(rows[0]), np.hstack(rows[1])])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(out), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--work", type=Path, required=True, help="folder for facesets, models and swaps (resumable)")
@@ -200,6 +228,9 @@ def main() -> None:
     rows = []
     for route in args.routes:
         rows += eval_route(route, clip, args.work / "faces" / f"{args.pair[0]}_clip", fa, fb, args.work)
+        snaps = sorted((args.work / route).glob("snap@*min"), key=_minutes)
+        if snaps:
+            print(f"[{route}] picture: {picture(clip, snaps[-1] / 'swap.mp4', args.work / route / 'picture.png')}")
     (args.work / "quality.json").write_text(json.dumps(rows, indent=1))
     fmt = lambda v, f: "-" if v is None else format(v, f)  # noqa: E731
     print(f"\n{args.pair[0]} -> {args.pair[1]}, {args.clip_frames} frames, one CPU thread")
