@@ -215,7 +215,10 @@ def main() -> None:
                 sys.exit(f"{args.prior}: no face prior; run scripts/train_prior.py or pass --prior")
             if prior:
                 meta = json.loads((args.prior / "config.json").read_text())["extra"]["faceswap"]
-                seen = {Path(f).name for key in ("faceset_a", "faceset_b") for f in meta.get(key) or []}
+                seen = set()
+                for key in ("faceset_a", "faceset_b"):
+                    given = meta.get(key) or []
+                    seen |= {Path(f).name for f in ([given] if isinstance(given, str) else given)}
                 if seen & set(args.pair):
                     sys.exit(f"{args.prior}: was pretrained on {sorted(seen & set(args.pair))}, the pair under test")
             points = {b * (1 - ROUTES[r]["refine_share"]) for r in routes for b in args.budgets}
