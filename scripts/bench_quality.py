@@ -105,6 +105,8 @@ def train_swap(fa: Path, fb: Path, work: Path, points: list[float], chunk: int, 
         while spent < point * 60:
             t0 = cpu_seconds()
             step = _model_step(model_dir)
+            if (model_dir / "config.json").is_file():
+                spec["init"] = None  # started from the prior already; now it resumes
             s = train(fa, fb, model_dir, iterations=chunk, **spec)
             if s.step <= step:  # iterations counted as a total: ask for the next total instead
                 train(fa, fb, model_dir, iterations=step + chunk, **spec)

@@ -203,8 +203,6 @@ def train(
 
             adv = AdversarialTerm(model.identities[:2], res)
         except ImportError:
-            import warnings
-
             warnings.warn("--adversarial: faceswap.models.gan is not available; training without the GAN term")
     if meta_old and bool(meta_old.get("adversarial")) != (adv is not None):
         raise FaceswapError(

@@ -28,6 +28,10 @@ def test_prior_starts_a_model_with_its_weights(tiny_preset, people, facesets, tm
     for (name, p), q in zip(started.state_dict().items(), weights.state_dict().values()):
         assert torch.equal(p, q), name
     assert meta["init"] == str(prior.resolve())
+    # running the same command again resumes the model (the prior is not applied twice) and says so
+    with pytest.warns(UserWarning, match="resuming it, the prior is not used"):
+        s = train(*facesets, tmp_path / "m", preset=tiny_preset, iterations=2, init=prior, progress=False, threads=1)
+    assert s.start_step == 0 and s.step == 2
 
 
 def test_prior_lowers_the_first_loss(tiny_preset, people, facesets, tmp_path):
