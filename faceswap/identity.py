@@ -126,3 +126,43 @@ def faceset_reference(folder: str | Path, embedder: FaceEmbedder | None = None, 
     expression average out), so a distance to it measures identity only.
     """
     return faceset_embeddings(folder, embedder, max_faces).mean(0)
+
+
+def reference_from_photos(paths, embedder: FaceEmbedder | None = None, detector=None) -> np.ndarray:
+    """The mean embedding (128,) of the largest face in each photo of one person.
+
+    Raises a one-line FaceswapError naming the file for a missing or
+    unreadable photo, a photo without a face, or a photo of another person
+    than the first (distance over THRESHOLD).
+    """
+    import cv2
+
+    paths = [Path(p) for p in paths]
+    if not paths:
+        raise FaceswapError("--like: give at least one photo of the person")
+    embedder = embedder or FaceEmbedder()
+    if detector is None:
+        from faceswap.extract.detect import Detector
+
+        detector = Detector(device="cpu", min_size=20)
+    vectors = []
+    for path in paths:
+        if not path.is_file():
+            raise FaceswapError(f"{path}: photo not found; pass --like with a photo (jpg, png) of the person")
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if image is None:
+            raise FaceswapError(f"{path}: not a readable image; pass --like with a photo (jpg, png) of the person")
+        image = np.ascontiguousarray(image[:, :, ::-1])
+        faces = detector.detect([image])[0]
+        faces = faces.take(np.flatnonzero(faces.scores >= 0.9))
+        if not len(faces):
+            raise FaceswapError(f"{path}: no face found in this photo; pass a photo where the face is clearly visible")
+        largest = int(np.argmax(faces.sizes))
+        vector = embedder.embed(image, faces.boxes[largest : largest + 1])[0]
+        if vectors:
+            d = float(np.linalg.norm(vector - vectors[0]))
+            if d > THRESHOLD:
+                raise FaceswapError(f"{path}: shows another person than {paths[0]} (identity distance {d:.2f} > "
+                                    f"{THRESHOLD}); pass photos of one person only")
+        vectors.append(vector)
+    return np.mean(vectors, 0).astype(np.float32)
