@@ -192,8 +192,7 @@ def pretrain(
     threads: str = typer.Option("auto", "--threads", help="CPU threads for torch, or auto."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the progress bar."),
 ) -> None:
-    """Train a face prior on many people; start swap models from it with
-    `faceswap train A B -m MODEL --init PRIOR` (same preset, resolution and mask)."""
+    """Train a face prior on many people; start swap models from it with `faceswap train A B -m MODEL --init PRIOR` (same preset, resolution and mask)."""
     from faceswap.train.pipeline import parse_duration
     from faceswap.train.pretrain import pretrain as run_pretrain
 
@@ -218,9 +217,7 @@ def refine(
     threads: Optional[int] = typer.Option(None, "--threads", min=1, help="CPU threads for torch (1 is often fastest on a busy machine)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the progress bar."),
 ) -> None:
-    """Train a detail upsampler for one identity of a model: it turns the model's
-    64 px face into a sharp 256 px one with that person's own detail; convert
-    uses it automatically. Resumable: run again to continue."""
+    """Train a detail upsampler for one identity of a model: it turns the model's 64 px face into a 256 px one with that person's own detail (convert uses it automatically). Resumable: run again to continue."""
     from faceswap.train.pipeline import parse_duration
     from faceswap.train.refine import refine as run_refine
 
@@ -305,8 +302,7 @@ def evaluate(
     to: Optional[str] = typer.Option(None, "--to", help="The identity painted in (default: the model's second)."),
     identity: bool = typer.Option(True, "--identity/--no-identity", help="Measure who the swapped face looks like (needs the identity extra)."),
 ) -> None:
-    """Score a swap: identity (recognised as B?), sharpness, reconstruction SSIM/PSNR,
-    pose kept (landmarks), flicker."""
+    """Score a swap: identity (recognised as B?), sharpness, reconstruction SSIM/PSNR, pose kept (landmarks), flicker."""
     import json
 
     from faceswap.evaluate import evaluate as run_evaluate
