@@ -50,7 +50,7 @@ def _main(
     _state["debug"] = debug
 
 
-# ---- extract (issue 3) ------------------------------------------------------
+# ---- extract ---------------------------------------------------------------
 @app.command()
 def extract(
     input: Path = typer.Argument(..., help="A video, an image, or a folder of images."),
@@ -131,7 +131,7 @@ def clean(
 
 # ---- end extract -------------------------------------------------------------
 
-# ---- train (issue 4) ---------------------------------------------------------
+# ---- train ---------------------------------------------------------------
 @app.command()
 def train(
     faces_a: Path = typer.Argument(..., help="Faceset of identity A (from `faceswap extract`, or a folder of aligned faces)."),
@@ -231,7 +231,7 @@ def refine(
 
 # ---- end train ---------------------------------------------------------------
 
-# ---- convert (issue 5) -------------------------------------------------------
+# ---- convert ---------------------------------------------------------------
 @app.command()
 def convert(
     input: Path = typer.Argument(..., help="A video, an image, or a folder of images."),
@@ -274,7 +274,7 @@ def convert(
 
 # ---- end convert -------------------------------------------------------------
 
-# ---- demo and evaluate (issue 7) --------------------------------------------
+# ---- demo and evaluate ---------------------------------------------------------------
 @app.command()
 def demo(
     output: Path = typer.Option(Path("demo-output"), "--output", "-o", help="Folder for the clips, facesets, swapped video and picture."),

@@ -46,7 +46,7 @@ __all__ = [
     "save_model",
 ]
 
-# ---- model families (issue 6): add imports and __all__ entries below this line
+# ---- model families: add imports and __all__ entries below this line
 from faceswap.models.likelihoods import BernoulliLikelihood, CategoricalLikelihood, GaussianLikelihood, get_likelihood
 from faceswap.models.sparse import SparseAutoEncoder
 from faceswap.models.denoising import DenoisingAutoEncoder, GaussianNoise, MaskingNoise, SaltAndPepper
