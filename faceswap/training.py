@@ -65,6 +65,9 @@ class FitState:
     stop: bool = False
     stopped: str = ""
     elapsed: float = 0.0
+    # fp16's loss scaler, so that a caller keeping its own checkpoints can save
+    # and restore it (a fresh scale after a resume skips steps and changes the run)
+    scaler: Any = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -244,6 +247,7 @@ def fit(
     desc: str = "train",
     start_step: int = 0,
     extra: dict | Callable[[FitState], dict] | None = None,
+    scaler_state: dict | None = None,
 ) -> FitState:
     """Train ``model`` until ``state.step == steps`` (a total: resumed steps count).
 
@@ -263,7 +267,8 @@ def fit(
         DDP / torch.compile) and must be a registered model; ``extra`` (a dict,
         or ``fn(state) -> dict``) goes into its config.json.
     start_step: the step to count from when not resuming from checkpoint_dir
-        (for callers that keep their own checkpoints).
+        (for callers that keep their own checkpoints; they save
+        ``state.scaler`` and give it back as ``scaler_state``).
     time_budget: seconds; the fit stops after the step that passes it.
     Returns the final ``FitState``.
     """
@@ -280,8 +285,10 @@ def fit(
     if amp and device.type == "cuda":
         amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
+    if scaler_state and scaler.is_enabled():
+        scaler.load_state_dict(scaler_state)
 
-    state = FitState(step=int(start_step))
+    state = FitState(step=int(start_step), scaler=scaler)
     if has_checkpoint(checkpoint_dir):
         _resume(checkpoint_dir, target, optimizer, scaler, state, device)
 

@@ -61,12 +61,13 @@ def model_meta(preset: str, resolution: int, fa, fb, mask: bool, loss: str, step
     }
 
 
-def save_checkpoint(model_dir: Path, model, optimizer: torch.optim.Optimizer, state, meta: dict) -> None:
+def save_checkpoint(model_dir: Path, model, optimizer: torch.optim.Optimizer, state, meta: dict,
+                    scaler=None) -> None:
     """Weights + config.json, then trainer.pt, each atomic: faceswap.training's checkpoint
     format (the generic loop's), with our metadata under extra["faceswap"]."""
     from faceswap.training import save_checkpoint as save_fit_checkpoint
 
-    save_fit_checkpoint(Path(model_dir), model, optimizer, state, None, extra={"faceswap": meta})
+    save_fit_checkpoint(Path(model_dir), model, optimizer, state, scaler, extra={"faceswap": meta})
 
 
 def load_swap_model(model_dir: str | Path, device: str | torch.device = "cpu"):
@@ -140,8 +141,9 @@ def resume_meta(model_dir: Path, preset: str, resolution: int | None, mask: bool
     return meta
 
 
-def load_trainer_state(model_dir: Path, optimizer: torch.optim.Optimizer) -> list[dict]:
-    """Load trainer.pt's optimizer state into `optimizer`; returns its loss history ([] if absent).
+def load_trainer_state(model_dir: Path, optimizer: torch.optim.Optimizer) -> tuple[list[dict], dict | None]:
+    """Load trainer.pt's optimizer state into `optimizer`; returns its loss history
+    ([] if absent) and the fp16 loss scaler's state (None when it had none).
 
     A corrupt or foreign trainer.pt is a FaceswapError naming the file.
     """
@@ -150,7 +152,7 @@ def load_trainer_state(model_dir: Path, optimizer: torch.optim.Optimizer) -> lis
 
     path = Path(model_dir) / TRAINER_FILE
     if not path.is_file():
-        return []
+        return [], None
     try:
         state = load_fit_state(model_dir)
         optimizer.load_state_dict(state["optimizer"])
@@ -161,4 +163,4 @@ def load_trainer_state(model_dir: Path, optimizer: torch.optim.Optimizer) -> lis
             f"{path}: trainer state does not fit this model ({type(e).__name__}); deleting it resumes the weights "
             "at their step with a fresh optimizer; to start over, use a new or empty --model-dir"
         ) from None
-    return list(state.get("history") or [])
+    return list(state.get("history") or []), state.get("scaler")

@@ -238,9 +238,9 @@ def train(
 
     optimizer = _optimizer(trainer, lr or p.lr, dev)
     if meta_old:  # every rank loads it: identical Adam moments keep DDP replicas identical
-        history = load_trainer_state(model_dir, optimizer)
+        history, scaler_state = load_trainer_state(model_dir, optimizer)
     else:
-        history = []
+        history, scaler_state = [], None
 
     meta = model_meta(preset, res, fa, fb, mask, loss, start_step)
     for key, given in (("faceset_a", faces_a), ("faceset_b", faces_b)):
@@ -259,7 +259,7 @@ def train(
             live = state_box["state"]  # fit's state: this call's history; keep the earlier calls' too
             old = [h for h in history if h.get("step", 0) <= start_step]
             state = FitState(step=step, history=old + [h for h in live.history if h["step"] > start_step])
-            save_checkpoint(model_dir, model, optimizer, state, dict(meta, step=step))
+            save_checkpoint(model_dir, model, optimizer, state, dict(meta, step=step), scaler=live.scaler)
             if adv is not None:
                 save_discriminators(adv, model_dir)
 
@@ -295,6 +295,7 @@ def train(
             progress=False,
             time_budget=time,
             desc="train",
+            scaler_state=scaler_state,
         )
     except KeyboardInterrupt:
         interrupted = True
