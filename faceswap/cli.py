@@ -36,6 +36,11 @@ def _at_least(**options: tuple) -> None:
             raise FaceswapError(f"--{name.replace('_', '-')} {value}: must be at least {low}")
 
 
+def _check_threads(value: str) -> None:
+    if value != "auto" and not (value.isdigit() and int(value) >= 1):
+        raise FaceswapError(f"--threads {value}: use a whole number of threads (1 or more) or auto")
+
+
 def _version_callback(value: bool) -> None:
     if value:
         typer.echo(f"faceswap {__version__}")
@@ -162,8 +167,7 @@ def train(
 
     _at_least(iterations=(iterations, 0), batch_size=(batch_size, 1), resolution=(resolution, 16),
               adversarial=(adversarial, 0), save_every=(save_every, 0), preview_every=(preview_every, 0))
-    if threads != "auto" and not (threads.isdigit() and int(threads) >= 1):
-        raise FaceswapError(f"--threads {threads}: use a whole number of threads (1 or more) or auto")
+    _check_threads(threads)
     if resolution is not None and resolution % 16:
         raise FaceswapError(f"--resolution {resolution}: must be a multiple of 16 (e.g. 64, 128)")
     from faceswap.train.pipeline import parse_duration
@@ -196,8 +200,7 @@ def pretrain(
     from faceswap.train.pipeline import parse_duration
     from faceswap.train.pretrain import pretrain as run_pretrain
 
-    if threads != "auto" and not (threads.isdigit() and int(threads) >= 1):
-        raise FaceswapError(f"--threads {threads}: use a whole number of threads (1 or more) or auto")
+    _check_threads(threads)
     _at_least(iterations=(iterations, 0), resolution=(resolution, 16))
     summary = run_pretrain(facesets, model_dir, iterations=iterations, time=parse_duration(time), preset=preset,
                            resolution=resolution, mask=mask, batch_size=batch_size, device=device, seed=seed,

@@ -151,7 +151,7 @@ def compare_videos(original: Path, swapped: Path, device: torch.device, every: i
     original with its face replaced by a perfect `resolution` px crop.
     """
     from faceswap.extract.detect import Detector
-    from faceswap.quality import box_sharpness, inner_box, perfect_crop
+    from faceswap.quality import face_sharpness, inner_box, perfect_crop
 
     a, b = FrameReader(original, every=every), FrameReader(swapped, every=every)
     if (a.info.width, a.info.height) != (b.info.width, b.info.height):
@@ -178,14 +178,15 @@ def compare_videos(original: Path, swapped: Path, device: torch.device, every: i
                 if embedder is not None:
                     out.embeddings.append(embedder.embed(img_b, fb.boxes[:1])[0])
             inner = inner_box(fa.landmarks[0])
-            out.sharp_original.append(box_sharpness(img_a, box))
-            out.sharp_swapped.append(box_sharpness(img_b, box))
-            out.inner_original.append(box_sharpness(img_a, box, inner=inner))
-            out.inner_swapped.append(box_sharpness(img_b, box, inner=inner))
+            for image, whole, part in ((img_a, out.sharp_original, out.inner_original),
+                                       (img_b, out.sharp_swapped, out.inner_swapped)):
+                w, p = face_sharpness(image, box, inner)
+                whole.append(w)
+                part.append(p)
             if resolution:
-                perfect = perfect_crop(img_a, fa.landmarks[0], resolution, coverage)
-                out.sharp_ceiling.append(box_sharpness(perfect, box))
-                out.inner_ceiling.append(box_sharpness(perfect, box, inner=inner))
+                w, p = face_sharpness(perfect_crop(img_a, fa.landmarks[0], resolution, coverage), box, inner)
+                out.sharp_ceiling.append(w)
+                out.inner_ceiling.append(p)
             x1, y1 = int(max(box[0], 0)), int(max(box[1], 0))
             x2, y2 = int(math.ceil(box[2])), int(math.ceil(box[3]))
             if prev is not None:
@@ -225,7 +226,7 @@ def _faces(folder: Path, resolution: int, fraction: float | None) -> np.ndarray:
 def _identity(frames: _Frames, embedder, folders: dict[str, Path], to: str, source: str) -> dict:
     """Share of swapped frames within the same-person threshold of each faceset's
     mean embedding, and the median distances (see faceswap.identity)."""
-    from faceswap.identity import THRESHOLD, FaceEmbedder, distances, faceset_embeddings, faceset_reference
+    from faceswap.identity import THRESHOLD, distances, faceset_embeddings, faceset_reference
 
     if embedder is None:
         return {"note": "not measured: install the face-recognition model with pip install \"faceswap[identity]\""}
@@ -233,7 +234,6 @@ def _identity(frames: _Frames, embedder, folders: dict[str, Path], to: str, sour
         return {"note": "not measured: pass --faces-a and --faces-b (the model's facesets are gone)"}
     if not frames.embeddings:
         return {"note": "not measured: no face found in the swapped frames"}
-    assert isinstance(embedder, FaceEmbedder)
     ref_to, ref_src = (faceset_reference(folders[k], embedder) for k in (to, source))
     emb = np.stack(frames.embeddings)
     d_to, d_src = distances(emb, ref_to), distances(emb, ref_src)

@@ -20,29 +20,35 @@ import numpy as np
 ANALYSIS_SIZE = 96
 
 
-def box_sharpness(image: np.ndarray, box, size: int = ANALYSIS_SIZE, inner=None) -> float:
-    """Variance of the Laplacian of `box` (x1, y1, x2, y2) of an RGB/grey image
-    resized to `size` px. With `inner` (a box in the same frame coordinates) the
-    variance is taken over that part of the resized face box only, so both
-    measures see the face at the same scale."""
+def face_sharpness(image: np.ndarray, box, inner=None, size: int = ANALYSIS_SIZE) -> tuple[float, float]:
+    """(variance of the Laplacian of `box` (x1, y1, x2, y2) resized to `size` px,
+    the same over the part of it that `inner` covers). Both come from one resize,
+    so they see the face at the same scale. Without `inner` the second is nan."""
     x1, y1, x2, y2 = (int(round(v)) for v in box)
     h, w = image.shape[:2]
     x1, y1, x2, y2 = max(x1, 0), max(y1, 0), min(x2, w), min(y2, h)
     if x2 - x1 < 4 or y2 - y1 < 4:
-        return float("nan")
+        return float("nan"), float("nan")
     region = image[y1:y2, x1:x2]
     if region.ndim == 3:
         region = cv2.cvtColor(np.ascontiguousarray(region), cv2.COLOR_RGB2GRAY)
     region = cv2.resize(region, (size, size), interpolation=cv2.INTER_AREA)
     lap = cv2.Laplacian(region.astype(np.float32), cv2.CV_32F)
+    inner_var = float("nan")
     if inner is not None:
         sx, sy = size / (x2 - x1), size / (y2 - y1)
         ix1, iy1 = max(int((inner[0] - x1) * sx), 1), max(int((inner[1] - y1) * sy), 1)
         ix2, iy2 = min(int(np.ceil((inner[2] - x1) * sx)), size - 1), min(int(np.ceil((inner[3] - y1) * sy)), size - 1)
-        if ix2 - ix1 < 4 or iy2 - iy1 < 4:
-            return float("nan")
-        lap = lap[iy1:iy2, ix1:ix2]
-    return float(lap.var())
+        if ix2 - ix1 >= 4 and iy2 - iy1 >= 4:
+            inner_var = float(lap[iy1:iy2, ix1:ix2].var())
+    return float(lap.var()), inner_var
+
+
+def box_sharpness(image: np.ndarray, box, size: int = ANALYSIS_SIZE, inner=None) -> float:
+    """Variance of the Laplacian of `box` resized to `size` px; with `inner`, over
+    that part of the resized box only (see face_sharpness)."""
+    whole, part = face_sharpness(image, box, inner, size)
+    return whole if inner is None else part
 
 
 def perfect_crop(frame: np.ndarray, landmarks: np.ndarray, resolution: int, coverage: float) -> np.ndarray:

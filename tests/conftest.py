@@ -42,3 +42,14 @@ def faces_dir() -> Path:
 def banknote_csv() -> Path:
     """../shared/data/banknote/data_banknote_authentication.csv (UCI banknote)."""
     return _shared("banknote") / "data_banknote_authentication.csv"
+
+
+@pytest.fixture(scope="session")
+def needs_identity():
+    """The identity extra (dlib): skipped where it is not installed, but a failure under CI."""
+    from faceswap import identity
+
+    if not identity.available():
+        if os.environ.get("CI"):
+            pytest.fail("the identity extra (dlib-bin, face-recognition-models) must be installed under CI")
+        pytest.skip("identity extra not installed")

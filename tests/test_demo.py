@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import av
 import numpy as np
 import pytest
@@ -24,7 +22,7 @@ def test_animation_moves_smoothly():
 
 
 @pytest.mark.skipif(not (DEMO_MODEL / "model.safetensors").exists(), reason="weights/demo not present")
-def test_demo_swaps_hopper_onto_collins(tmp_path):
+def test_demo_swaps_hopper_onto_collins(tmp_path, needs_identity):
     result = demo(tmp_path / "out", progress=False)
     assert result.swapped.exists() and result.picture.exists()
     src, out = probe(tmp_path / "out" / "clips" / "a.mp4"), probe(result.swapped)
@@ -40,10 +38,6 @@ def test_demo_swaps_hopper_onto_collins(tmp_path):
     from faceswap import identity
     from faceswap.extract.detect import Detector
 
-    if not identity.available():
-        if os.environ.get("CI"):
-            pytest.fail("the identity extra must be installed under CI")
-        pytest.skip("identity extra not installed")
     embedder = identity.FaceEmbedder()
     collins = identity.faceset_reference(tmp_path / "out" / "faces" / "a", embedder)
     hopper = identity.faceset_reference(tmp_path / "out" / "faces" / "b", embedder)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 
@@ -13,11 +11,7 @@ from faceswap.video import FrameReader
 
 
 @pytest.fixture(scope="module")
-def embedder():
-    if not identity.available():
-        if os.environ.get("CI"):
-            pytest.fail("the identity extra (dlib-bin, face-recognition-models) must be installed under CI")
-        pytest.skip("identity extra not installed")
+def embedder(needs_identity):
     return identity.FaceEmbedder()
 
 

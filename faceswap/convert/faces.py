@@ -42,8 +42,6 @@ class FaceRenderer:
         self.model, self.to, self.device = model, to, device
         self.size = int(model.resolution)
         self.detail = load_detail(model_dir, to, device) if detail is not False else None
-        if self.detail is not None and self.detail.scale * self.size < self.size * 2:
-            self.detail = None
         self.paste_size = self.size * (self.detail.scale if self.detail is not None else PASTE_SCALE)
         self.template = np.asarray(template_points(self.paste_size, coverage), np.float64)
 

@@ -71,19 +71,6 @@ def image_folder(d20_frames, tmp_path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def needs_identity():
-    """The identity extra (dlib): skipped where it is not installed, but a failure under CI."""
-    import os
-
-    from faceswap import identity
-
-    if not identity.available():
-        if os.environ.get("CI"):
-            pytest.fail("the identity extra (dlib-bin, face-recognition-models) must be installed under CI")
-        pytest.skip("identity extra not installed")
-
-
-@pytest.fixture(scope="session")
 def pair(faces_dir, tmp_path_factory) -> dict:
     """Two people side by side: d6 (left half) and d10 (right half), 40 frames of
     960x480, plus a photo of each taken from a later frame than the clip holds."""
