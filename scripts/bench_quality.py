@@ -21,6 +21,9 @@ Routes:
   prior+refine  as refine, the swap model started from a face prior
              (`faceswap pretrain` on the other ten shared identities, --prior;
              the prior's own training is not counted)
+  prior+nowarp+refine  as prior+refine, but the swap model's last quarter of
+             the budget is trained without the random warp (`train --no-warp`):
+             half the budget warped, a quarter unwarped, a quarter upsampler
 The pair defaults to d6 (A) -> d10 (B) from ../shared/data/faces.
 """
 
@@ -42,6 +45,7 @@ ROUTES = {
     "baseline": dict(prior=False, refine_share=0.0),
     "refine": dict(prior=False, refine_share=0.25),
     "prior+refine": dict(prior=True, refine_share=0.25),
+    "prior+nowarp+refine": dict(prior=True, nowarp_share=0.25, refine_share=0.25),
 }
 
 
@@ -81,19 +85,37 @@ def _swap_dir(work: Path, prior: bool) -> Path:
     return work / ("swap-prior" if prior else "swap")
 
 
+def _train_cpu(fa: Path, fb: Path, model_dir: Path, seconds: float, chunk: int, **spec) -> float:
+    """Train `model_dir` (new or resumed) in `chunk`-step calls until `seconds` of
+    process CPU time are spent; returns the seconds spent."""
+    from faceswap.train import train
+
+    spent = 0.0
+    while spent < seconds:
+        t0 = cpu_seconds()
+        if (model_dir / "config.json").is_file():
+            spec["init"] = None  # started from the prior already; now it resumes
+        train(fa, fb, model_dir, iterations=_model_step(model_dir) + chunk, **spec)  # iterations is a total
+        spent += cpu_seconds() - t0
+    return spent
+
+
+def _spec(prior: Path | None = None, warp: bool = True) -> dict:
+    return dict(preset="lightweight", mask=True, device="cpu", progress=False, preview_every=0, save_every=0,
+                threads=1, init=prior, warp=warp)
+
+
 def train_swap(fa: Path, fb: Path, work: Path, points: list[float], chunk: int, prior: Path | None = None) -> None:
     """Train the one swap model every route shares, snapshotting at each CPU-minute point.
 
     The routes differ only in what they do with part of the budget, so one
     training run serves them all (resume is exact, so the snapshots are what
-    separate runs of those lengths would give)."""
+    separate runs of those lengths would give; they keep the optimizer state so
+    that a route can go on training from them)."""
     import torch
 
-    from faceswap.train import train
-
     torch.set_num_threads(1)
-    spec = dict(preset="lightweight", mask=True, device="cpu", progress=False, preview_every=0, save_every=0,
-                threads=1, init=prior)
+    spec = _spec(prior)
     home = _swap_dir(work, prior is not None)
     model_dir = home / "model"
     log = home / "train_cpu.json"
@@ -102,24 +124,22 @@ def train_swap(fa: Path, fb: Path, work: Path, points: list[float], chunk: int, 
         snap = home / f"snap@{point:g}min"
         if snap.is_dir():
             continue
-        while spent < point * 60:
-            t0 = cpu_seconds()
-            step = _model_step(model_dir)
-            if (model_dir / "config.json").is_file():
-                spec["init"] = None  # started from the prior already; now it resumes
-            s = train(fa, fb, model_dir, iterations=chunk, **spec)
-            if s.step <= step:  # iterations counted as a total: ask for the next total instead
-                train(fa, fb, model_dir, iterations=step + chunk, **spec)
-            spent += cpu_seconds() - t0
+        if spent < point * 60:
+            spent += _train_cpu(fa, fb, model_dir, point * 60 - spent, chunk, **spec)
             log.write_text(json.dumps({"seconds": spent, "step": _model_step(model_dir)}))
             print(f"[{home.name}] step {_model_step(model_dir)}  {spent / 60:.1f} CPU min", flush=True)
-        shutil.copytree(model_dir, snap, ignore=shutil.ignore_patterns("trainer.pt"))
+        shutil.copytree(model_dir, snap)
         (snap / "bench.json").write_text(json.dumps({"cpu_minutes": point, "step": _model_step(snap)}))
 
 
-def make_route(route: str, work: Path, budget: float) -> None:
+def _warp_minutes(route: str, budget: float) -> float:
+    r = ROUTES[route]
+    return budget * (1 - r["refine_share"] - r.get("nowarp_share", 0.0))
+
+
+def make_route(route: str, work: Path, budget: float, fa: Path, fb: Path, chunk: int) -> None:
     """The route's model at `budget` CPU minutes: the shared swap snapshot plus the route's extra."""
-    share = ROUTES[route]["refine_share"]
+    share, nowarp = ROUTES[route]["refine_share"], ROUTES[route].get("nowarp_share", 0.0)
     snap = work / route / f"snap@{budget:g}min"
     if ROUTES[route]["prior"] and not _swap_dir(work, True).is_dir():
         return
@@ -127,18 +147,22 @@ def make_route(route: str, work: Path, budget: float) -> None:
         return
     if snap.exists():
         shutil.rmtree(snap)
-    src = _swap_dir(work, ROUTES[route]["prior"]) / f"snap@{budget * (1 - share):g}min"
+    src = _swap_dir(work, ROUTES[route]["prior"]) / f"snap@{_warp_minutes(route, budget):g}min"
     shutil.copytree(src, snap)
-    step = json.loads((src / "bench.json").read_text())["step"]
-    if share:
-        import torch
+    import torch
 
+    torch.set_num_threads(1)
+    if nowarp:
+        spent = _train_cpu(fa, fb, snap, budget * 60 * nowarp, chunk, **_spec(warp=False))
+        print(f"[{route}] without warp to step {_model_step(snap)}, {spent / 60:.1f} CPU min", flush=True)
+    step = _model_step(snap)
+    if share:
         from faceswap.train.refine import refine
 
-        torch.set_num_threads(1)
         t0 = cpu_seconds()
         out = refine(snap, cpu_time=budget * 60 * share, threads=1, progress=False)
         print(f"[{route}] detail upsampler: {out['step']} steps, {(cpu_seconds() - t0) / 60:.1f} CPU min", flush=True)
+    (snap / "trainer.pt").unlink(missing_ok=True)
     (snap / "bench.json").write_text(json.dumps({"cpu_minutes": budget, "step": step}))
 
 
@@ -223,11 +247,11 @@ def main() -> None:
                     seen |= {Path(f).name for f in ([given] if isinstance(given, str) else given)}
                 if seen & set(args.pair):
                     sys.exit(f"{args.prior}: was pretrained on {sorted(seen & set(args.pair))}, the pair under test")
-            points = {b * (1 - ROUTES[r]["refine_share"]) for r in routes for b in args.budgets}
+            points = {_warp_minutes(r, b) for r in routes for b in args.budgets}
             train_swap(fa, fb, args.work, sorted(points), args.chunk, args.prior if prior else None)
         for route in args.routes:
             for budget in args.budgets:
-                make_route(route, args.work, budget)
+                make_route(route, args.work, budget, fa, fb, args.chunk)
     if args.stage == "train":
         return
     rows = []
@@ -239,9 +263,9 @@ def main() -> None:
     (args.work / "quality.json").write_text(json.dumps(rows, indent=1))
     fmt = lambda v, f: "-" if v is None else format(v, f)  # noqa: E731
     print(f"\n{args.pair[0]} -> {args.pair[1]}, {args.clip_frames} frames, one CPU thread")
-    print("route         CPU min  steps   as B    as A   dist B  sharp box (ceiling)  inner (ceiling)  landmarks  flicker")
+    print("route               CPU min  steps   as B    as A   dist B  sharp box (ceiling)  inner (ceiling)  landmarks  flicker")
     for r in rows:
-        print(f"{r['route']:13s} {r['minutes']:7g} {r['step']:6d} {fmt(r['share_b'] and 100 * r['share_b'], '6.1f')}% "
+        print(f"{r['route']:19s} {r['minutes']:7g} {r['step']:6d} {fmt(r['share_b'] and 100 * r['share_b'], '6.1f')}% "
               f"{fmt(r['share_a'] is not None and 100 * r['share_a'], '6.1f')}%  {fmt(r['dist_b'], '.3f')}  "
               f"{fmt(r['sharpness'], '.3f')}    ({fmt(r['ceiling'], '.3f')})    {fmt(r['inner'], '.3f')} ({fmt(r['inner_ceiling'], '.3f')})"
               f"   {fmt(r['landmarks'] and 100 * r['landmarks'], '.2f')} %"

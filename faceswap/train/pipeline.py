@@ -32,6 +32,7 @@ from torch import nn
 from faceswap.errors import FaceswapError
 from faceswap.train.checkpoint import (load_swap_model, load_trainer_state, model_meta, resume_meta, save_checkpoint,
                                        warn_facesets)
+from faceswap.train.augment import AugmentConfig
 from faceswap.train.data import SwapBatches, load_many
 from faceswap.train.losses import FaceLoss, face_mask, region_weights
 from faceswap.train.presets import PRESETS, model_config
@@ -115,6 +116,7 @@ def train(
     progress: bool = True,
     threads: int | str | None = "auto",
     init: str | Path | None = None,
+    warp: bool = True,
 ) -> TrainSummary:
     """Train (or resume) a swap model of faces A and B into `model_dir`.
 
@@ -134,6 +136,11 @@ def train(
     mask setting to start a new model from: its encoder and both decoders,
     which already draw faces, so the model only has to learn these two people.
     faces_a / faces_b may also be lists of facesets (merged), as pretrain uses.
+    warp: warp the input faces at random (the default). The warp is what makes
+    the shared encoder learn faces rather than copy pixels, so a model must
+    start with it. Turned off for the last quarter or so of training, the
+    decoders stop averaging over many warped versions of each face and draw
+    firmer eyes, brows and lips that follow the input's expression more closely.
     Returns a TrainSummary; raises FaceswapError for user-fixable problems.
     """
     from faceswap.runtime import pick_device
@@ -214,7 +221,8 @@ def train(
     trainer = SwapTrainer(model, FaceLoss(loss, weights), channels_last=channels_last, adversarial=adv,
                           adversarial_weight=adversarial).to(dev)
     masks = (face_mask(res, lm_a, fa.coverage), face_mask(res, lm_b, fb.coverage)) if mask else (None, None)
-    batches = SwapBatches(fa, fb, bs, res, seed, rank, mask_a=masks[0], mask_b=masks[1])
+    aug = AugmentConfig() if warp else AugmentConfig(warp=0.0)
+    batches = SwapBatches(fa, fb, bs, res, seed, rank, aug=aug, mask_a=masks[0], mask_b=masks[1])
     step_model: nn.Module = trainer
     if world > 1:
         from torch.nn.parallel import DistributedDataParallel as DDP

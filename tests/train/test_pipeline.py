@@ -142,3 +142,30 @@ def test_mask_and_adversarial_options(tiny_preset, facesets, tmp_path):
     assert _train(facesets, tmp_path / "m", 3, mask=True, adversarial=0.1).step == 3
     with pytest.raises(FaceswapError, match="adversarial"):
         _train(facesets, tmp_path / "m", 1, mask=True)
+
+
+def test_no_warp_trains_on_unwarped_inputs_and_resumes(tiny_preset, facesets, tmp_path, monkeypatch):
+    import faceswap.train.pipeline as pipeline
+
+    seen = []
+
+    class Recording(pipeline.SwapBatches):
+        def __call__(self, step):
+            batch = super().__call__(step)
+            seen.append((self.aug.warp, batch))
+            return batch
+
+    monkeypatch.setattr(pipeline, "SwapBatches", Recording)
+    _train(facesets, tmp_path / "m", 2)
+    assert seen and all(w > 0 for w, _ in seen)
+    warped = seen[-1][1]
+    assert not torch.equal(warped["a_in"], warped["a_target"])
+    seen.clear()
+    # the usual recipe: warp first, then finish the same model without it
+    a, b = facesets
+    assert main(["train", str(a), str(b), "-m", str(tmp_path / "m"), "-i", "4", "-p", "tiny", "--no-warp",
+                 "--no-progress", "--threads", "1", "--preview-every", "0"]) == 0
+    assert seen and all(w == 0 for w, _ in seen)
+    for _, batch in seen:  # the same augmentation otherwise: input and target are one image
+        assert torch.allclose(batch["a_in"], batch["a_target"][:, :3]) and torch.allclose(batch["b_in"], batch["b_target"][:, :3])
+    assert load_swap_model(tmp_path / "m")[1]["step"] == 4
