@@ -221,6 +221,10 @@ def train(
     trainer = SwapTrainer(model, FaceLoss(loss, weights), channels_last=channels_last, adversarial=adv,
                           adversarial_weight=adversarial).to(dev)
     masks = (face_mask(res, lm_a, fa.coverage), face_mask(res, lm_b, fb.coverage)) if mask else (None, None)
+    if not warp and not meta_old:
+        warnings.warn(f"--no-warp on the new model {model_dir}: without the warp the encoder learns to copy "
+                      "pixels instead of faces and swaps keep A's features; train with the warp first, then "
+                      "resume with --no-warp for the last quarter")
     aug = AugmentConfig() if warp else AugmentConfig(warp=0.0)
     batches = SwapBatches(fa, fb, bs, res, seed, rank, aug=aug, mask_a=masks[0], mask_b=masks[1])
     step_model: nn.Module = trainer

@@ -169,3 +169,5 @@ def test_no_warp_trains_on_unwarped_inputs_and_resumes(tiny_preset, facesets, tm
     for _, batch in seen:  # the same augmentation otherwise: input and target are one image
         assert torch.allclose(batch["a_in"], batch["a_target"][:, :3]) and torch.allclose(batch["b_in"], batch["b_target"][:, :3])
     assert load_swap_model(tmp_path / "m")[1]["step"] == 4
+    with pytest.warns(UserWarning, match="--no-warp on the new model"):
+        _train(facesets, tmp_path / "fresh", 1, warp=False)
