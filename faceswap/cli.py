@@ -159,7 +159,7 @@ def train(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the progress bar."),
     threads: str = typer.Option("auto", "--threads", help="CPU threads for torch, or auto: time a step with 1 thread and with all cores, keep the faster."),
     init: Optional[Path] = typer.Option(None, "--init", help="Start a new model from this prior (`faceswap pretrain`, same preset/resolution/mask)."),
-    warp: bool = typer.Option(True, "--warp/--no-warp", help="Randomly warp the input faces; --no-warp for the last quarter of training sharpens eyes and lips."),
+    warp: bool = typer.Option(True, "--warp/--no-warp", help="Randomly warp the input faces (start with it); resuming with --no-warp sharpens eyes and lips."),
 ) -> None:
     """Train a swap model: one shared encoder, one decoder per identity. An existing
     model directory is resumed; Ctrl-C saves. Multi-GPU: torchrun --standalone

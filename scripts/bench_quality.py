@@ -21,9 +21,10 @@ Routes:
   prior+refine  as refine, the swap model started from a face prior
              (`faceswap pretrain` on the other ten shared identities, --prior;
              the prior's own training is not counted)
-  prior+nowarp+refine  as prior+refine, but the swap model's last quarter of
-             the budget is trained without the random warp (`train --no-warp`):
-             half the budget warped, a quarter unwarped, a quarter upsampler
+  prior+nowarp+refine  as prior+refine, but the swap model trains with the
+             random warp for only the first quarter of the budget and without
+             it (`train --no-warp`) for the next half; the upsampler gets the
+             last quarter
 The pair defaults to d6 (A) -> d10 (B) from ../shared/data/faces.
 """
 
@@ -45,7 +46,7 @@ ROUTES = {
     "baseline": dict(prior=False, refine_share=0.0),
     "refine": dict(prior=False, refine_share=0.25),
     "prior+refine": dict(prior=True, refine_share=0.25),
-    "prior+nowarp+refine": dict(prior=True, nowarp_share=0.25, refine_share=0.25),
+    "prior+nowarp+refine": dict(prior=True, nowarp_share=0.5, refine_share=0.25),
 }
 
 

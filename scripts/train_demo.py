@@ -50,6 +50,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=ROOT / "weights" / "demo")
     ap.add_argument("--iterations", type=int, default=3000)
+    ap.add_argument("--nowarp-iterations", type=int, default=750,
+                    help="of --iterations, how many finish on unwarped faces (train --no-warp)")
     ap.add_argument("--refine-iterations", type=int, default=1500, help="steps of Hopper's detail upsampler (0: none)")
     ap.add_argument("--seconds", type=float, default=8.0, help="length of each training clip")
     ap.add_argument("--seed", type=int, default=0)
@@ -64,8 +66,14 @@ def main() -> None:
         if not (work / "faces" / name / "alignments.json").exists():
             extract(work / "clips" / f"{name}.mp4", work / "faces" / name, force=True)
     prep = time.perf_counter() - start
-    summary = train(work / "faces" / "a", work / "faces" / "b", work / "model", iterations=args.iterations,
+    warped = args.iterations - args.nowarp_iterations
+    summary = train(work / "faces" / "a", work / "faces" / "b", work / "model", iterations=warped,
                     preset="lightweight", seed=args.seed, device="cpu", threads=1)
+    if args.nowarp_iterations:
+        finish = train(work / "faces" / "a", work / "faces" / "b", work / "model", iterations=args.iterations,
+                       preset="lightweight", seed=args.seed, device="cpu", threads=1, warp=False)
+        summary.last, summary.step = finish.last, finish.step
+        summary.seconds += finish.seconds
     refined = None
     if args.refine_iterations:
         from faceswap.train.refine import refine

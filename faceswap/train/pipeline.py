@@ -138,9 +138,10 @@ def train(
     faces_a / faces_b may also be lists of facesets (merged), as pretrain uses.
     warp: warp the input faces at random (the default). The warp is what makes
     the shared encoder learn faces rather than copy pixels, so a model must
-    start with it. Turned off for the last quarter or so of training, the
-    decoders stop averaging over many warped versions of each face and draw
-    firmer eyes, brows and lips that follow the input's expression more closely.
+    start with it. Once the model draws both people (a quarter of a half-hour
+    CPU budget from a prior), training on without it makes the decoders stop
+    averaging over many warped versions of each face: firmer eyes, brows and
+    lips that follow the input's expression more closely.
     Returns a TrainSummary; raises FaceswapError for user-fixable problems.
     """
     from faceswap.runtime import pick_device
@@ -224,7 +225,7 @@ def train(
     if not warp and not meta_old:
         warnings.warn(f"--no-warp on the new model {model_dir}: without the warp the encoder learns to copy "
                       "pixels instead of faces and swaps keep A's features; train with the warp first, then "
-                      "resume with --no-warp for the last quarter")
+                      "resume with --no-warp")
     aug = AugmentConfig() if warp else AugmentConfig(warp=0.0)
     batches = SwapBatches(fa, fb, bs, res, seed, rank, aug=aug, mask_a=masks[0], mask_b=masks[1])
     step_model: nn.Module = trainer
