@@ -34,7 +34,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=ROOT / "weights" / "prior")
     ap.add_argument("--work", type=Path, default=None, help="keep facesets and checkpoints here (resumable)")
     ap.add_argument("--exclude", nargs="+", default=["d6", "d10"], help="clips (people) the prior must not see")
-    ap.add_argument("--iterations", type=int, default=15274)
+    ap.add_argument("--iterations", type=int, default=4890)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     if not FACES.is_dir():
