@@ -25,10 +25,9 @@ from safetensors.torch import load_file, save_file
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from faceswap.demo import make_clips  # noqa: E402
+from faceswap.demo import make_clips, train_demo_model  # noqa: E402
 from faceswap.extract import extract  # noqa: E402
 from faceswap.fileio import atomic_path  # noqa: E402
-from faceswap.train import train  # noqa: E402
 
 
 def export_half(model_dir: Path, out: Path) -> None:
@@ -66,14 +65,8 @@ def main() -> None:
         if not (work / "faces" / name / "alignments.json").exists():
             extract(work / "clips" / f"{name}.mp4", work / "faces" / name, force=True)
     prep = time.perf_counter() - start
-    warped = args.iterations - args.nowarp_iterations
-    summary = train(work / "faces" / "a", work / "faces" / "b", work / "model", iterations=warped,
-                    preset="lightweight", seed=args.seed, device="cpu", threads=1)
-    if args.nowarp_iterations:
-        finish = train(work / "faces" / "a", work / "faces" / "b", work / "model", iterations=args.iterations,
-                       preset="lightweight", seed=args.seed, device="cpu", threads=1, warp=False)
-        summary.last, summary.step = finish.last, finish.step
-        summary.seconds += finish.seconds
+    summary = train_demo_model(work / "faces" / "a", work / "faces" / "b", work / "model", args.iterations,
+                               seed=args.seed, nowarp=args.nowarp_iterations, device="cpu", threads=1)
     refined = None
     if args.refine_iterations:
         from faceswap.train.refine import refine

@@ -15,23 +15,14 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 CHROMIUM = Path(os.environ.get("FACESWAP_CHROMIUM", "/usr/bin/chromium"))
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _pick(page, elem_id: str, value: str) -> None:
@@ -59,22 +50,13 @@ def main() -> None:
         shutil.copytree(args.model, root / "models" / args.model.name,
                         ignore=shutil.ignore_patterns("trainer.pt", "*.mp4"))
         shutil.copytree(args.faces, root / "faces" / args.faces.name)
-        port = _free_port()
-        env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
-        server = subprocess.Popen([sys.executable, "-m", "faceswap.cli", "ui", "--root", str(root), "--port",
-                                   str(port), "--device", "cpu"], env=env, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}/"
+        from faceswap.ui.server import start_in_subprocess
+
         try:
-            deadline = time.time() + 120
-            while True:
-                try:
-                    urllib.request.urlopen(url, timeout=2)
-                    break
-                except OSError:
-                    if server.poll() is not None or time.time() > deadline:
-                        sys.exit("faceswap ui did not start")
-                    time.sleep(0.5)
+            server, url = start_in_subprocess(root)
+        except RuntimeError as e:
+            sys.exit(str(e))
+        try:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
                 page = browser.new_page(viewport={"width": 1280, "height": 920})

@@ -86,3 +86,35 @@ def serve(root: str | os.PathLike = ".", host: str = "127.0.0.1", port: int = 78
         page.close()
         if old is not None:
             signal.signal(signal.SIGTERM, old)
+
+
+def start_in_subprocess(root: str | os.PathLike, *, device: str = "cpu", log=None, timeout: float = 120.0):
+    """Start `faceswap ui --root ROOT` on a free localhost port in a child process
+    (one torch thread) and wait until the page answers. Returns (process, url);
+    the caller terminates the process. Raises RuntimeError if it exits or does
+    not answer within `timeout` seconds. For scripts and tests that drive the
+    page from outside, as a browser would."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen([sys.executable, "-m", "faceswap.cli", "ui", "--root", str(root), "--port", str(port),
+                             "--device", device], env=env, stdout=log or subprocess.DEVNULL,
+                            stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return proc, url
+        except OSError:
+            if proc.poll() is not None or time.time() > deadline:
+                proc.kill()
+                raise RuntimeError(f"faceswap ui did not start at {url}") from None
+            time.sleep(0.5)

@@ -8,12 +8,8 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import socket
 import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -34,12 +30,6 @@ def _require():
         pytest.skip(f"browser test needs {', '.join(missing)}")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def server(tmp_path, faces_dir):
     _require()
@@ -49,22 +39,13 @@ def server(tmp_path, faces_dir):
     (root / "clips").mkdir(parents=True)
     cut_clip(faces_dir / "d10.mp4", root / "clips" / "a.mp4", FRAMES)  # 512x512: the preview's size
     cut_clip(faces_dir / "d6.mp4", root / "clips" / "b.mp4", FRAMES)
-    port = _free_port()
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+    from faceswap.ui.server import start_in_subprocess
+
     log = open(tmp_path / "server.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "faceswap.cli", "ui", "--root", str(root), "--port", str(port),
-                             "--device", "cpu"], env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 120
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None or time.time() > deadline:
-                proc.kill()
-                pytest.fail(f"faceswap ui did not start: {(tmp_path / 'server.log').read_text()[-2000:]}")
-            time.sleep(0.5)
+    try:
+        proc, url = start_in_subprocess(root, log=log)
+    except RuntimeError as e:
+        pytest.fail(f"{e}: {(tmp_path / 'server.log').read_text()[-2000:]}")
     yield url, root
     proc.terminate()
     try:
