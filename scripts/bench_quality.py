@@ -8,6 +8,8 @@ converts the same clip of A with the faceset's alignments and is scored by
 `faceswap evaluate`: the share of swapped frames recognised as B and as A, the
 median distance to B, sharpness (face box at 96 px, swapped over original),
 landmark displacement and flicker ratio. Prints one table, figures last.
+The swaps use convert's default halo-free sharpening unless `--sharpen` says
+otherwise (`--sharpen 0 1` scores each snapshot both ways).
 
     python scripts/bench_quality.py --work /tmp/q                 # every route, budgets 5 10 20 30 min
     python scripts/bench_quality.py --work /tmp/q --routes baseline --budgets 2 5
@@ -41,6 +43,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 FACES = ROOT.parent / "shared" / "data" / "faces"
+
+from faceswap.convert.sharpen import DEFAULT_SHARPEN  # noqa: E402
 
 ROUTES = {
     "baseline": dict(prior=False, refine_share=0.0),
@@ -167,19 +171,25 @@ def make_route(route: str, work: Path, budget: float, fa: Path, fb: Path, chunk:
     (snap / "bench.json").write_text(json.dumps({"cpu_minutes": budget, "step": step}))
 
 
-def eval_route(route: str, clip: Path, clip_faces: Path, fa: Path, fb: Path, work: Path) -> list[dict]:
+def swap_name(sharpen: float) -> str:
+    return f"swap_sharpen{sharpen:g}.mp4"
+
+
+def eval_route(route: str, clip: Path, clip_faces: Path, fa: Path, fb: Path, work: Path,
+               sharpen: float) -> list[dict]:
     from faceswap.convert import convert
     from faceswap.evaluate import evaluate
 
     rows = []
     for snap in sorted((work / route).glob("snap@*min"), key=_minutes):
         info = json.loads((snap / "bench.json").read_text())
-        out = snap / "swap.mp4"
+        out = snap / swap_name(sharpen)
         if not out.is_file():
-            convert(clip, snap, out, alignments=clip_faces / "alignments.json", force=True, progress=False)
+            convert(clip, snap, out, alignments=clip_faces / "alignments.json", force=True, progress=False,
+                    sharpen=sharpen)
         report = evaluate(clip, out, snap, faces_a=fa, faces_b=fb)
         ident = report.identity
-        rows.append(dict(route=route, minutes=info["cpu_minutes"], step=info["step"],
+        rows.append(dict(route=route, minutes=info["cpu_minutes"], step=info["step"], sharpen=sharpen,
                          share_b=ident.get("share_to"), share_a=ident.get("share_source"),
                          dist_b=ident.get("median_to"), real_b=ident.get("real_to"), sharpness=report.sharpness,
                          ceiling=report.sharpness_ceiling, inner=report.inner_sharpness,
@@ -226,6 +236,8 @@ def main() -> None:
     ap.add_argument("--clip-frames", type=int, default=200)
     ap.add_argument("--chunk", type=int, default=100, help="steps between CPU-time checks")
     ap.add_argument("--stage", choices=["all", "train", "eval"], default="all")
+    ap.add_argument("--sharpen", nargs="+", type=float, default=[DEFAULT_SHARPEN],
+                    help="convert's --sharpen for the swaps (several: a row each)")
     ap.add_argument("--prior", type=Path, default=ROOT / "weights" / "prior",
                     help="the face prior for the prior routes (made by scripts/train_prior.py)")
     args = ap.parse_args()
@@ -257,16 +269,18 @@ def main() -> None:
         return
     rows = []
     for route in args.routes:
-        rows += eval_route(route, clip, args.work / "faces" / f"{args.pair[0]}_clip", fa, fb, args.work)
+        for amount in args.sharpen:
+            rows += eval_route(route, clip, args.work / "faces" / f"{args.pair[0]}_clip", fa, fb, args.work, amount)
         snaps = sorted((args.work / route).glob("snap@*min"), key=_minutes)
         if snaps:
-            print(f"[{route}] picture: {picture(clip, snaps[-1] / 'swap.mp4', args.work / route / 'picture.png')}")
+            swap = snaps[-1] / swap_name(args.sharpen[0])
+            print(f"[{route}] picture: {picture(clip, swap, args.work / route / 'picture.png')}")
     (args.work / "quality.json").write_text(json.dumps(rows, indent=1))
     fmt = lambda v, f: "-" if v is None else format(v, f)  # noqa: E731
     print(f"\n{args.pair[0]} -> {args.pair[1]}, {args.clip_frames} frames, one CPU thread")
-    print("route               CPU min  steps   as B    as A   dist B  sharp box (ceiling)  inner (ceiling)  landmarks  flicker")
+    print("route               CPU min  steps  sharpen   as B    as A   dist B  sharp box (ceiling)  inner (ceiling)  landmarks  flicker")
     for r in rows:
-        print(f"{r['route']:19s} {r['minutes']:7g} {r['step']:6d} {fmt(r['share_b'] and 100 * r['share_b'], '6.1f')}% "
+        print(f"{r['route']:19s} {r['minutes']:7g} {r['step']:6d} {r['sharpen']:8g} {fmt(r['share_b'] and 100 * r['share_b'], '6.1f')}% "
               f"{fmt(r['share_a'] is not None and 100 * r['share_a'], '6.1f')}%  {fmt(r['dist_b'], '.3f')}  "
               f"{fmt(r['sharpness'], '.3f')}    ({fmt(r['ceiling'], '.3f')})    {fmt(r['inner'], '.3f')} ({fmt(r['inner_ceiling'], '.3f')})"
               f"   {fmt(r['landmarks'] and 100 * r['landmarks'], '.2f')} %"

@@ -34,6 +34,7 @@ import torch
 
 from faceswap.convert.blend import check_blend, paste, watermark as draw_watermark
 from faceswap.convert.color import check_color, correct_color
+from faceswap.convert.sharpen import DEFAULT_SHARPEN, check_sharpen, sharpen as sharpen_face
 from faceswap.convert.faces import FaceRenderer
 from faceswap.convert.files import ImageSink, VideoSink, check_output, load_alignments, output_kind, pick_identity
 from faceswap.convert.masks import MaskMaker, resolve_mask_kind
@@ -201,6 +202,7 @@ def convert(
     mask_blur: float = 5.0,
     color: str = "reinhard",
     blend: str = "alpha",
+    sharpen: float = DEFAULT_SHARPEN,
     smooth: bool = True,
     detail: bool = True,
     watermark: str | None = None,
@@ -221,6 +223,8 @@ def convert(
     mask_blur are percentages of the face crop (negative erode dilates).
     detail: upscale the model's face with the identity's detail upsampler
     when the model directory has one (`faceswap refine`); bicubic otherwise.
+    sharpen: strength of a halo-free unsharp mask on the swapped face
+    (faceswap.convert.sharpen; 0 turns it off).
     like: photos of one person: swap only that person's faces (identity
     distance under `like_threshold`), leave everyone else untouched; without
     it every face found is swapped (a warning says when a frame holds
@@ -238,6 +242,7 @@ def convert(
     input_path, output, model_dir = Path(input), Path(output), Path(model_dir)
     check_color(color)
     check_blend(blend)
+    check_sharpen(sharpen)
     if batch_size < 1:
         raise FaceswapError(f"--batch-size {batch_size}: must be 1 or more")
     reader = FrameReader(input_path)  # FaceswapError for a missing / unreadable input
@@ -297,7 +302,7 @@ def convert(
         for frame, faces in swapped_q:
             for matrix, original, face, learned in faces:
                 m = masks(learned)
-                face = correct_color(face, original, m, color)
+                face = correct_color(sharpen_face(face, sharpen), original, m, color)
                 paste(frame.image, face, m, matrix, blend)
             if watermark:
                 draw_watermark(frame.image, watermark)

@@ -25,6 +25,7 @@ import numpy as np
 
 from faceswap.convert.blend import check_blend, paste, watermark as draw_watermark
 from faceswap.convert.color import check_color, correct_color
+from faceswap.convert.sharpen import DEFAULT_SHARPEN, check_sharpen, sharpen as sharpen_face
 from faceswap.convert.files import load_alignments, pick_identity
 from faceswap.convert.masks import MaskMaker, resolve_mask_kind
 from faceswap.convert.smoothing import LandmarkSmoother
@@ -160,10 +161,12 @@ class FramePreview:
 
     # --- the cheap half: mask, colour, blend --------------------------------------------------
     def render(self, swapped: SwappedFrame, *, mask: str = "auto", mask_erode: float = 0.0, mask_blur: float = 5.0,
-               color: str = "reinhard", blend: str = "alpha", watermark: str | None = None) -> np.ndarray:
+               color: str = "reinhard", blend: str = "alpha", sharpen: float = DEFAULT_SHARPEN,
+               watermark: str | None = None) -> np.ndarray:
         """The converted frame (RGB uint8, a new array) under these settings."""
         check_color(color)
         check_blend(blend)
+        check_sharpen(sharpen)
         kind = resolve_mask_kind(mask, bool(self.model.has_mask))
         key = (kind, float(mask_erode), float(mask_blur))
         if key not in self._masks:
@@ -173,7 +176,7 @@ class FramePreview:
         frame = swapped.image.copy()
         for matrix, original, face, learned in swapped.faces:
             m = masks(learned)
-            paste(frame, correct_color(face, original, m, color), m, matrix, blend)
+            paste(frame, correct_color(sharpen_face(face, sharpen), original, m, color), m, matrix, blend)
         if watermark:
             draw_watermark(frame, watermark)
         return frame
@@ -183,7 +186,7 @@ def preview_frame(input: str | os.PathLike, model_dir: str | os.PathLike, index:
                   **settings) -> tuple[np.ndarray, np.ndarray]:
     """(original, converted) frame `index` of `input`: a one-off FramePreview.
     settings: to, alignments, device, detail, and render()'s mask, mask_erode,
-    mask_blur, color, blend, watermark."""
+    mask_blur, color, blend, sharpen, watermark."""
     build = {k: settings.pop(k) for k in ("to", "alignments", "device", "detail") if k in settings}
     preview = FramePreview(input, model_dir, **build)
     swapped = preview.swap(index, smooth)

@@ -20,7 +20,7 @@ def portrait(tmp_path_factory):
     return path
 
 
-@pytest.mark.parametrize("settings", [{}, dict(mask="ellipse", mask_erode=3.0, mask_blur=8.0, color="mean")])
+@pytest.mark.parametrize("settings", [{}, dict(mask="ellipse", mask_erode=3.0, mask_blur=8.0, color="mean", sharpen=2.5)])
 def test_preview_matches_convert(portrait, tmp_path, settings):
     out = tmp_path / "swapped.png"
     convert(portrait, DEMO_MODEL, out, to="b", progress=False, device="cpu", **settings)
@@ -38,7 +38,8 @@ def test_setting_changes_reuse_the_model_pass(portrait):
     preview.model.swap = lambda *a, **k: calls.append(1) or swap(*a, **k)
     frame = preview.swap(0)
     images = [preview.render(preview.swap(0), **s) for s in
-              (dict(color="none"), dict(color="hist"), dict(blend="poisson"), dict(mask="box", mask_blur=12.0))]
+              (dict(color="none"), dict(color="hist"), dict(blend="poisson"), dict(mask="box", mask_blur=12.0),
+               dict(color="none", sharpen=0.0))]
     assert len(calls) == 1 and len(frame.faces) == 1
     assert all(not np.array_equal(images[0], im) for im in images[1:])
     with pytest.raises(FaceswapError, match="--color"):

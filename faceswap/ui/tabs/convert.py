@@ -2,8 +2,8 @@
 beside swapped), then the whole video with faceswap.convert.convert.
 
 The preview is faceswap.convert.preview.FramePreview: a new frame or
-smoothing setting runs the model once; mask, erode, blur, colour and blend
-changes re-blend the cached swapped face only.
+smoothing setting runs the model once; mask, erode, blur, colour, blend and
+sharpen changes re-blend the cached swapped face only.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import numpy as np
 from faceswap.convert.blend import BLENDS
 from faceswap.convert.color import COLORS
 from faceswap.convert.masks import MASKS
+from faceswap.convert.sharpen import DEFAULT_SHARPEN
 from faceswap.errors import FaceswapError
 from faceswap.ui.common import Context, one_line, status_html
 
@@ -49,6 +50,8 @@ def render(ctx: Context) -> SimpleNamespace:
             w.blur = gr.Slider(0, 20, 5, step=0.5, label="Mask blur (% of face)", elem_id="convert-blur")
             w.color = gr.Dropdown(list(COLORS), value="reinhard", label="Colour", elem_id="convert-color")
             w.blend = gr.Dropdown(list(BLENDS), value="alpha", label="Blend", elem_id="convert-blend")
+            w.sharpen = gr.Slider(0, 4, DEFAULT_SHARPEN, step=0.25, label="Sharpen (halo-free; 0 off)",
+                                  elem_id="convert-sharpen")
             w.smooth = gr.Checkbox(True, label="Smooth alignment over time", elem_id="convert-smooth")
         with gr.Column(scale=4):
             w.preview = gr.Image(label="Original | swapped", format="jpeg", interactive=False,
@@ -107,7 +110,8 @@ def side_by_side(original: np.ndarray, swapped: np.ndarray) -> np.ndarray:
     return np.concatenate([original, gap, swapped], axis=1)
 
 
-def preview_image(ctx: Context, video, model, to, alignments, frame, smooth, mask, erode, blur, color, blend):
+def preview_image(ctx: Context, video, model, to, alignments, frame, smooth, mask, erode, blur, color, blend,
+                  sharpen=DEFAULT_SHARPEN):
     """(side-by-side image, timing line) of one frame; the tab's preview handler."""
     if not video or not model:
         return None, "Choose a video and a model."
@@ -121,7 +125,7 @@ def preview_image(ctx: Context, video, model, to, alignments, frame, smooth, mas
         swapped = preview.swap(index, bool(smooth))
         t1 = time.perf_counter()
         image = preview.render(swapped, mask=mask, mask_erode=float(erode), mask_blur=float(blur), color=color,
-                               blend=blend)
+                               blend=blend, sharpen=float(sharpen))
     t2 = time.perf_counter()
     faces = len(swapped.faces)
     return side_by_side(swapped.image, image), (
@@ -159,14 +163,15 @@ def listen(ctx: Context, w: SimpleNamespace) -> None:
     show = one_line(lambda *args: preview_image(ctx, *args))
 
     @one_line
-    def start(video, model, to, alignments, output, mask, erode, blur, color, blend, smooth, watermark, force):
+    def start(video, model, to, alignments, output, mask, erode, blur, color, blend, sharpen, smooth, watermark, force):
         src = ctx.root.resolve(video, "video", must_exist=True)
         mdl = ctx.root.resolve(model, "model", must_exist=True)
         out = ctx.root.resolve(output or f"outputs/{src.stem}_swapped.mp4", "output")
         align = None if alignments in (None, "", NO_ALIGNMENTS) else ctx.root.resolve(alignments, must_exist=True)
         out.parent.mkdir(parents=True, exist_ok=True)
         kwargs = dict(input=src, model_dir=mdl, output=out, to=to or None, alignments=align, mask=mask,
-                      mask_erode=float(erode), mask_blur=float(blur), color=color, blend=blend, smooth=bool(smooth),
+                      mask_erode=float(erode), mask_blur=float(blur), color=color, blend=blend, sharpen=float(sharpen),
+                      smooth=bool(smooth),
                       watermark=watermark or None, force=bool(force), device=ctx.device, progress=True)
         return status_html(ctx.jobs.start("convert", kwargs, [out]))
 
@@ -180,13 +185,14 @@ def listen(ctx: Context, w: SimpleNamespace) -> None:
         video = str(job.outputs[0]) if job.state == "done" and job.outputs[0].is_file() else None
         return status_html(job), converted_videos(ctx), video, mark
 
-    settings = [w.video, w.model, w.to, w.alignments, w.frame, w.smooth, w.mask, w.erode, w.blur, w.color, w.blend]
+    settings = [w.video, w.model, w.to, w.alignments, w.frame, w.smooth, w.mask, w.erode, w.blur, w.color, w.blend,
+                w.sharpen]
     w.video.change(pick_inputs, [w.video, w.model], [w.frame, w.to, w.alignments, w.output])
     w.model.change(pick_inputs, [w.video, w.model], [w.frame, w.to, w.alignments, w.output])
-    for widget in (w.to, w.alignments, w.frame, w.smooth, w.mask, w.erode, w.blur, w.color, w.blend):
+    for widget in (w.to, w.alignments, w.frame, w.smooth, w.mask, w.erode, w.blur, w.color, w.blend, w.sharpen):
         widget.change(show, settings, [w.preview, w.timing], trigger_mode="always_last", show_progress="hidden")
     w.start.click(start, [w.video, w.model, w.to, w.alignments, w.output, w.mask, w.erode, w.blur, w.color, w.blend,
-                          w.smooth, w.watermark, w.force], w.status)
+                          w.sharpen, w.smooth, w.watermark, w.force], w.status)
     w.refresh.click(lambda: [gr.update(choices=ctx.root.videos()), gr.update(choices=ctx.root.models()),
                              converted_videos(ctx)], None, [w.video, w.model, w.outputs])
     w.timer.tick(tick, w.seen, [w.status, w.outputs, w.result, w.seen], show_progress="hidden")
