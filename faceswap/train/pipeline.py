@@ -117,6 +117,7 @@ def train(
     threads: int | str | None = "auto",
     init: str | Path | None = None,
     warp: bool = True,
+    background_weight: float = 1.0,
 ) -> TrainSummary:
     """Train (or resume) a swap model of faces A and B into `model_dir`.
 
@@ -219,9 +220,13 @@ def train(
         )
     if adv is not None and meta_old:
         load_discriminators(adv, model_dir)
+    if not 0 <= background_weight <= 1:
+        raise FaceswapError(f"--background-weight {background_weight}: must be between 0 and 1")
     trainer = SwapTrainer(model, FaceLoss(loss, weights), channels_last=channels_last, adversarial=adv,
-                          adversarial_weight=adversarial).to(dev)
-    masks = (face_mask(res, lm_a, fa.coverage), face_mask(res, lm_b, fb.coverage)) if mask else (None, None)
+                          adversarial_weight=adversarial, background_weight=background_weight).to(dev)
+    # the face masks travel with the targets (a 4th channel) for the mask loss and for the face weighting
+    need_masks = mask or background_weight < 1
+    masks = (face_mask(res, lm_a, fa.coverage), face_mask(res, lm_b, fb.coverage)) if need_masks else (None, None)
     if not warp and not meta_old:
         warnings.warn(f"--no-warp on the new model {model_dir}: without the warp the encoder learns to copy "
                       "pixels instead of faces and swaps keep A's features; train with the warp first, then "
