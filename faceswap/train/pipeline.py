@@ -152,6 +152,8 @@ def train(
         raise FaceswapError(f"--preset {preset!r}: unknown; choose one of {', '.join(PRESETS)}")
     if iterations is not None and iterations < 0:
         raise FaceswapError(f"--iterations {iterations}: must be >= 0")
+    if not 0 <= background_weight <= 1:
+        raise FaceswapError(f"--background-weight {background_weight:g}: must be between 0 and 1")
     rank, world, local_rank = _distributed()
     if world > 1:
         import torch.distributed as dist
@@ -220,8 +222,6 @@ def train(
         )
     if adv is not None and meta_old:
         load_discriminators(adv, model_dir)
-    if not 0 <= background_weight <= 1:
-        raise FaceswapError(f"--background-weight {background_weight}: must be between 0 and 1")
     trainer = SwapTrainer(model, FaceLoss(loss, weights), channels_last=channels_last, adversarial=adv,
                           adversarial_weight=adversarial, background_weight=background_weight).to(dev)
     # the face masks travel with the targets (a 4th channel) for the mask loss and for the face weighting
