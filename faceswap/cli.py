@@ -250,7 +250,7 @@ def convert(
     mask_blur: float = typer.Option(5.0, "--mask-blur", help="Feather the mask edge over this % of the face crop."),
     color: str = typer.Option("reinhard", "--color", help="none | mean | reinhard | hist."),
     blend: str = typer.Option("alpha", "--blend", help="alpha | poisson."),
-    sharpen: float = typer.Option(1.0, "--sharpen", help="Sharpen the swapped face, 0 (off) to 4; halo-free: no pixel passes its neighbours' range."),
+    sharpen: str = typer.Option("auto", "--sharpen", help="Sharpen the swapped face, 0 (off) to 4, halo-free (no pixel passes its neighbours' range); auto: 1 for faces drawn by a detail upsampler, else 0."),
     smooth: bool = typer.Option(True, "--smooth/--no-smooth", help="Smooth the face alignment over time (video)."),
     detail: bool = typer.Option(True, "--detail/--no-detail", help="Upscale faces with the model's detail upsampler (from `faceswap refine`) when it has one."),
     watermark: Optional[str] = typer.Option(None, "--watermark", help="Draw this visible label on every frame."),
@@ -267,12 +267,13 @@ def convert(
     Without --like, EVERY face found in a frame is swapped (a warning says
     when a frame holds several); --like PHOTO swaps only that person."""
     from faceswap.convert import convert as run_convert
+    from faceswap.convert.sharpen import parse_sharpen
 
     _at_least(mask_blur=(mask_blur, 0), batch_size=(batch_size, 1))
 
     summary = run_convert(
         input, model_dir, output, to=to, alignments=alignments, mask=mask, mask_erode=mask_erode,
-        mask_blur=mask_blur, color=color, blend=blend, sharpen=sharpen, smooth=smooth, detail=detail, watermark=watermark,
+        mask_blur=mask_blur, color=color, blend=blend, sharpen=parse_sharpen(sharpen), smooth=smooth, detail=detail, watermark=watermark,
         device=device,
         batch_size=batch_size, like=like, like_threshold=like_threshold, rotate=_rotate(rotate), force=force,
         progress=progress,

@@ -8,8 +8,9 @@ converts the same clip of A with the faceset's alignments and is scored by
 `faceswap evaluate`: the share of swapped frames recognised as B and as A, the
 median distance to B, sharpness (face box at 96 px, swapped over original),
 landmark displacement and flicker ratio. Prints one table, figures last.
-The swaps use convert's default halo-free sharpening unless `--sharpen` says
-otherwise (`--sharpen 0 1` scores each snapshot both ways).
+The swaps use convert's default halo-free sharpening (auto: on for faces a
+detail upsampler drew) unless `--sharpen` says otherwise (`--sharpen 0 1`
+scores each snapshot both ways).
 
     python scripts/bench_quality.py --work /tmp/q                 # every route, budgets 5 10 20 30 min
     python scripts/bench_quality.py --work /tmp/q --routes baseline --budgets 2 5
@@ -44,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 
 FACES = ROOT.parent / "shared" / "data" / "faces"
 
-from faceswap.convert.sharpen import DEFAULT_SHARPEN  # noqa: E402
+from faceswap.convert.sharpen import parse_sharpen  # noqa: E402
 
 ROUTES = {
     "baseline": dict(prior=False, refine_share=0.0),
@@ -171,12 +172,12 @@ def make_route(route: str, work: Path, budget: float, fa: Path, fb: Path, chunk:
     (snap / "bench.json").write_text(json.dumps({"cpu_minutes": budget, "step": step}))
 
 
-def swap_name(sharpen: float) -> str:
-    return f"swap_sharpen{sharpen:g}.mp4"
+def swap_name(sharpen: str) -> str:
+    return f"swap_sharpen-{sharpen}.mp4"
 
 
 def eval_route(route: str, clip: Path, clip_faces: Path, fa: Path, fb: Path, work: Path,
-               sharpen: float) -> list[dict]:
+               sharpen: str) -> list[dict]:
     from faceswap.convert import convert
     from faceswap.evaluate import evaluate
 
@@ -186,7 +187,7 @@ def eval_route(route: str, clip: Path, clip_faces: Path, fa: Path, fb: Path, wor
         out = snap / swap_name(sharpen)
         if not out.is_file():
             convert(clip, snap, out, alignments=clip_faces / "alignments.json", force=True, progress=False,
-                    sharpen=sharpen)
+                    sharpen=parse_sharpen(sharpen))
         report = evaluate(clip, out, snap, faces_a=fa, faces_b=fb)
         ident = report.identity
         rows.append(dict(route=route, minutes=info["cpu_minutes"], step=info["step"], sharpen=sharpen,
@@ -236,8 +237,8 @@ def main() -> None:
     ap.add_argument("--clip-frames", type=int, default=200)
     ap.add_argument("--chunk", type=int, default=100, help="steps between CPU-time checks")
     ap.add_argument("--stage", choices=["all", "train", "eval"], default="all")
-    ap.add_argument("--sharpen", nargs="+", type=float, default=[DEFAULT_SHARPEN],
-                    help="convert's --sharpen for the swaps (several: a row each)")
+    ap.add_argument("--sharpen", nargs="+", default=["auto"],
+                    help="convert's --sharpen for the swaps, auto or an amount (several: a row each)")
     ap.add_argument("--prior", type=Path, default=ROOT / "weights" / "prior",
                     help="the face prior for the prior routes (made by scripts/train_prior.py)")
     args = ap.parse_args()
@@ -280,7 +281,7 @@ def main() -> None:
     print(f"\n{args.pair[0]} -> {args.pair[1]}, {args.clip_frames} frames, one CPU thread")
     print("route               CPU min  steps  sharpen   as B    as A   dist B  sharp box (ceiling)  inner (ceiling)  landmarks  flicker")
     for r in rows:
-        print(f"{r['route']:19s} {r['minutes']:7g} {r['step']:6d} {r['sharpen']:8g} {fmt(r['share_b'] and 100 * r['share_b'], '6.1f')}% "
+        print(f"{r['route']:19s} {r['minutes']:7g} {r['step']:6d} {r['sharpen']:>8s} {fmt(r['share_b'] and 100 * r['share_b'], '6.1f')}% "
               f"{fmt(r['share_a'] is not None and 100 * r['share_a'], '6.1f')}%  {fmt(r['dist_b'], '.3f')}  "
               f"{fmt(r['sharpness'], '.3f')}    ({fmt(r['ceiling'], '.3f')})    {fmt(r['inner'], '.3f')} ({fmt(r['inner_ceiling'], '.3f')})"
               f"   {fmt(r['landmarks'] and 100 * r['landmarks'], '.2f')} %"

@@ -126,6 +126,7 @@ def test_output_under_a_file_is_one_line(command, inputs, tmp_path, tiny, capsys
     (["train", "A", "B", "-m", "OUT", "--background-weight", "1.5"], "--background-weight 1.5"),
     (["convert", "IMG", "-m", "M", "-o", "OUT.png", "--mask-blur", "-2"], "--mask-blur"),
     (["convert", "IMG", "-m", "M", "-o", "OUT.png", "--sharpen", "-1"], "--sharpen -1"),
+    (["convert", "IMG", "-m", "M", "-o", "OUT.png", "--sharpen", "crisp"], "--sharpen crisp"),
 ])
 def test_numeric_options_are_checked_in_one_line(args, needle, inputs, tmp_path, tiny, capsys):
     names = {"IMG": inputs["image"], "A": inputs["a"], "B": inputs["b"], "M": inputs["model"],

@@ -34,7 +34,7 @@ import torch
 
 from faceswap.convert.blend import check_blend, paste, watermark as draw_watermark
 from faceswap.convert.color import check_color, correct_color
-from faceswap.convert.sharpen import DEFAULT_SHARPEN, check_sharpen, sharpen as sharpen_face
+from faceswap.convert.sharpen import auto_sharpen, check_sharpen, sharpen as sharpen_face
 from faceswap.convert.faces import FaceRenderer
 from faceswap.convert.files import ImageSink, VideoSink, check_output, load_alignments, output_kind, pick_identity
 from faceswap.convert.masks import MaskMaker, resolve_mask_kind
@@ -202,7 +202,7 @@ def convert(
     mask_blur: float = 5.0,
     color: str = "reinhard",
     blend: str = "alpha",
-    sharpen: float = DEFAULT_SHARPEN,
+    sharpen: float | None = None,
     smooth: bool = True,
     detail: bool = True,
     watermark: str | None = None,
@@ -224,7 +224,8 @@ def convert(
     detail: upscale the model's face with the identity's detail upsampler
     when the model directory has one (`faceswap refine`); bicubic otherwise.
     sharpen: strength of a halo-free unsharp mask on the swapped face
-    (faceswap.convert.sharpen; 0 turns it off).
+    (faceswap.convert.sharpen; 0 turns it off; None: 1 when the face comes
+    from a detail upsampler, 0 when it is a bicubic enlargement).
     like: photos of one person: swap only that person's faces (identity
     distance under `like_threshold`), leave everyone else untouched; without
     it every face found is swapped (a warning says when a frame holds
@@ -274,6 +275,8 @@ def convert(
     coverage = float(meta.get("coverage") or align_cov or DEFAULT_COVERAGE)  # the model's crops: its faceset's
     renderer = FaceRenderer(model, model_dir, ident, coverage, dev, detail=detail)
     masks = MaskMaker(mask_kind, renderer.paste_size, renderer.template, erode=mask_erode, blur=mask_blur)
+    if sharpen is None:
+        sharpen = auto_sharpen(renderer.detail is not None)
     smoother = LandmarkSmoother(info.fps or 30.0) if (smooth and kind == "video") else None
     locate = _Locator(frames_lm, dev, like=like or None, rotate=rotate, source=input_path)
 

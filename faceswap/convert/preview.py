@@ -25,7 +25,7 @@ import numpy as np
 
 from faceswap.convert.blend import check_blend, paste, watermark as draw_watermark
 from faceswap.convert.color import check_color, correct_color
-from faceswap.convert.sharpen import DEFAULT_SHARPEN, check_sharpen, sharpen as sharpen_face
+from faceswap.convert.sharpen import auto_sharpen, check_sharpen, sharpen as sharpen_face
 from faceswap.convert.files import load_alignments, pick_identity
 from faceswap.convert.masks import MaskMaker, resolve_mask_kind
 from faceswap.convert.smoothing import LandmarkSmoother
@@ -161,12 +161,14 @@ class FramePreview:
 
     # --- the cheap half: mask, colour, blend --------------------------------------------------
     def render(self, swapped: SwappedFrame, *, mask: str = "auto", mask_erode: float = 0.0, mask_blur: float = 5.0,
-               color: str = "reinhard", blend: str = "alpha", sharpen: float = DEFAULT_SHARPEN,
+               color: str = "reinhard", blend: str = "alpha", sharpen: float | None = None,
                watermark: str | None = None) -> np.ndarray:
         """The converted frame (RGB uint8, a new array) under these settings."""
         check_color(color)
         check_blend(blend)
         check_sharpen(sharpen)
+        if sharpen is None:  # as convert(): only faces a detail upsampler drew
+            sharpen = auto_sharpen(self.renderer.detail is not None)
         kind = resolve_mask_kind(mask, bool(self.model.has_mask))
         key = (kind, float(mask_erode), float(mask_blur))
         if key not in self._masks:

@@ -46,6 +46,16 @@ def test_setting_changes_reuse_the_model_pass(portrait):
         preview.render(frame, color="sepia")
 
 
+def test_auto_sharpens_only_faces_a_detail_upsampler_drew(portrait):
+    drawn = FramePreview(portrait, DEMO_MODEL, to="b", device="cpu")  # the demo model has Hopper's upsampler
+    frame = drawn.swap(0)
+    assert np.array_equal(drawn.render(frame), drawn.render(frame, sharpen=1.0))
+    assert not np.array_equal(drawn.render(frame), drawn.render(frame, sharpen=0.0))
+    enlarged = FramePreview(portrait, DEMO_MODEL, to="b", device="cpu", detail=False)
+    frame = enlarged.swap(0)
+    assert np.array_equal(enlarged.render(frame), enlarged.render(frame, sharpen=0.0))
+
+
 def test_frame_source_random_access(tmp_path):
     from faceswap.video import VideoWriter
 

@@ -124,9 +124,11 @@ def test_extract_train_preview_convert_in_chromium(server, tmp_path):
         page.wait_for_function("src => { const i = document.querySelector('#convert-preview img');"
                                " return i && i.src !== src; }", arg=first, timeout=60_000)
         assert f"frame {FRAMES - 5}" in page.locator("#convert-timing").inner_text()
-        # a blend setting re-renders the same frame: sharpening off gives another picture
+        # picking a model without a detail upsampler set sharpening to convert's auto (off);
+        # turning it on re-renders the same frame
+        assert page.locator("#convert-sharpen input[type=number]").input_value() == "0"
         sharp = img.get_attribute("src")
-        page.locator("#convert-sharpen input[type=number]").fill("0")
+        page.locator("#convert-sharpen input[type=number]").fill("2")
         page.locator("#convert-sharpen input[type=number]").press("Enter")
         page.wait_for_function("src => { const i = document.querySelector('#convert-preview img');"
                                " return i && i.src !== src; }", arg=sharp, timeout=60_000)

@@ -18,7 +18,7 @@ import numpy as np
 from faceswap.convert.blend import BLENDS
 from faceswap.convert.color import COLORS
 from faceswap.convert.masks import MASKS
-from faceswap.convert.sharpen import DEFAULT_SHARPEN
+from faceswap.convert.sharpen import DEFAULT_SHARPEN, auto_sharpen
 from faceswap.errors import FaceswapError
 from faceswap.ui.common import Context, one_line, status_html
 
@@ -50,8 +50,8 @@ def render(ctx: Context) -> SimpleNamespace:
             w.blur = gr.Slider(0, 20, 5, step=0.5, label="Mask blur (% of face)", elem_id="convert-blur")
             w.color = gr.Dropdown(list(COLORS), value="reinhard", label="Colour", elem_id="convert-color")
             w.blend = gr.Dropdown(list(BLENDS), value="alpha", label="Blend", elem_id="convert-blend")
-            w.sharpen = gr.Slider(0, 4, DEFAULT_SHARPEN, step=0.25, label="Sharpen (halo-free; 0 off)",
-                                  elem_id="convert-sharpen")
+            w.sharpen = gr.Slider(0, 4, DEFAULT_SHARPEN, step=0.25, elem_id="convert-sharpen",
+                                  label="Sharpen (halo-free; 0 off)")
             w.smooth = gr.Checkbox(True, label="Smooth alignment over time", elem_id="convert-smooth")
         with gr.Column(scale=4):
             w.preview = gr.Image(label="Original | swapped", format="jpeg", interactive=False,
@@ -138,8 +138,8 @@ def listen(ctx: Context, w: SimpleNamespace) -> None:
 
     @one_line
     def pick_inputs(video, model):
-        """New video or model: the slider's range, the identities, the faceset."""
-        updates = [gr.update(), gr.update(), gr.update(), gr.update()]  # frame, to, alignments, output
+        """New video or model: the slider's range, the identities, the faceset, the sharpening."""
+        updates = [gr.update(), gr.update(), gr.update(), gr.update(), gr.update()]  # frame, to, alignments, output, sharpen
         if video:
             from faceswap.video import FrameReader
 
@@ -157,7 +157,12 @@ def listen(ctx: Context, w: SimpleNamespace) -> None:
             except (OSError, ValueError, KeyError, TypeError):
                 raise FaceswapError(f"{model}: not a model folder (no readable config.json)") from None
             labels = [(f"{i} ({Path(meta.get(f'faceset_{i}') or i).name})", i) for i in ids]
-            updates[1] = gr.update(choices=labels, value=ids[1] if len(ids) == 2 else ids[0])
+            to = ids[1] if len(ids) == 2 else ids[0]
+            updates[1] = gr.update(choices=labels, value=to)
+            from faceswap.train.refine import detail_dir
+
+            # convert's auto: sharpen only faces that a detail upsampler drew
+            updates[4] = gr.update(value=auto_sharpen((detail_dir(mdl, to) / "model.safetensors").is_file()))
         return updates
 
     show = one_line(lambda *args: preview_image(ctx, *args))
@@ -187,8 +192,9 @@ def listen(ctx: Context, w: SimpleNamespace) -> None:
 
     settings = [w.video, w.model, w.to, w.alignments, w.frame, w.smooth, w.mask, w.erode, w.blur, w.color, w.blend,
                 w.sharpen]
-    w.video.change(pick_inputs, [w.video, w.model], [w.frame, w.to, w.alignments, w.output])
-    w.model.change(pick_inputs, [w.video, w.model], [w.frame, w.to, w.alignments, w.output])
+    picked = [w.frame, w.to, w.alignments, w.output, w.sharpen]
+    w.video.change(pick_inputs, [w.video, w.model], picked)
+    w.model.change(pick_inputs, [w.video, w.model], picked)
     for widget in (w.to, w.alignments, w.frame, w.smooth, w.mask, w.erode, w.blur, w.color, w.blend, w.sharpen):
         widget.change(show, settings, [w.preview, w.timing], trigger_mode="always_last", show_progress="hidden")
     w.start.click(start, [w.video, w.model, w.to, w.alignments, w.output, w.mask, w.erode, w.blur, w.color, w.blend,
