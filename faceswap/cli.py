@@ -160,7 +160,6 @@ def train(
     threads: str = typer.Option("auto", "--threads", help="CPU threads for torch, or auto: time a step with 1 thread and with all cores, keep the faster."),
     init: Optional[Path] = typer.Option(None, "--init", help="Start a new model from this prior (`faceswap pretrain`, same preset/resolution/mask)."),
     warp: bool = typer.Option(True, "--warp/--no-warp", help="Randomly warp the input faces (start with it); resuming with --no-warp sharpens eyes and lips."),
-    background_weight: float = typer.Option(1.0, "--background-weight", help="Loss weight of hair and background around the face (0-1); below 1 the decoders spend their capacity on the face that convert pastes."),
 ) -> None:
     """Train a swap model: one shared encoder, one decoder per identity. An existing
     model directory is resumed; Ctrl-C saves. Multi-GPU: torchrun --standalone
@@ -179,7 +178,6 @@ def train(
         preset=preset, resolution=resolution, device=device, seed=seed, loss=loss, mask=mask,
         adversarial=adversarial, save_every=save_every, preview_every=preview_every, compile=compile,
         tensorboard=tensorboard, progress=progress, threads=threads, init=init, warp=warp,
-        background_weight=background_weight,
     )
     typer.echo(summary.describe())
 
@@ -273,10 +271,9 @@ def convert(
 
     summary = run_convert(
         input, model_dir, output, to=to, alignments=alignments, mask=mask, mask_erode=mask_erode,
-        mask_blur=mask_blur, color=color, blend=blend, sharpen=parse_sharpen(sharpen), smooth=smooth, detail=detail, watermark=watermark,
-        device=device,
-        batch_size=batch_size, like=like, like_threshold=like_threshold, rotate=_rotate(rotate), force=force,
-        progress=progress,
+        mask_blur=mask_blur, color=color, blend=blend, sharpen=parse_sharpen(sharpen), smooth=smooth, detail=detail,
+        watermark=watermark, device=device, batch_size=batch_size, like=like, like_threshold=like_threshold,
+        rotate=_rotate(rotate), force=force, progress=progress,
     )
     typer.echo(str(summary))
 

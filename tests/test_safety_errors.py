@@ -123,7 +123,6 @@ def test_output_under_a_file_is_one_line(command, inputs, tmp_path, tiny, capsys
     (["train", "A", "B", "-m", "OUT", "-r", "0"], "--resolution 0"),
     (["train", "A", "B", "-m", "OUT", "--save-every", "-1"], "--save-every"),
     (["train", "A", "B", "-m", "OUT", "--threads", "0"], "--threads"),
-    (["train", "A", "B", "-m", "OUT", "--background-weight", "1.5"], "--background-weight 1.5"),
     (["convert", "IMG", "-m", "M", "-o", "OUT.png", "--mask-blur", "-2"], "--mask-blur"),
     (["convert", "IMG", "-m", "M", "-o", "OUT.png", "--sharpen", "-1"], "--sharpen -1"),
     (["convert", "IMG", "-m", "M", "-o", "OUT.png", "--sharpen", "crisp"], "--sharpen crisp"),

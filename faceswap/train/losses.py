@@ -114,20 +114,15 @@ class FaceLoss(torch.nn.Module):
         self.kind = kind
         self.register_buffer("weights", weights if weights is not None else torch.ones(1, 1, 1, 1), persistent=False)
 
-    def forward(self, pred: torch.Tensor, target: torch.Tensor,
-                weights: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """weights: optional per-image (B, 1, H, W) weights, multiplied into the region weights."""
+    def forward(self, pred: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         # fp32 even under autocast: SSIM's variances (E[x^2] - E[x]^2) cancel badly in bf16
         with torch.autocast(device_type=pred.device.type, enabled=False):
-            return self._forward(pred.float(), target.float(), None if weights is None else weights.float())
+            return self._forward(pred.float(), target.float())
 
-    def _forward(self, pred: torch.Tensor, target: torch.Tensor,
-                 weights: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def _forward(self, pred: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         w = self.weights
         if w.shape[-1] != pred.shape[-1]:
             w = F.interpolate(w, size=pred.shape[-2:], mode="bilinear", align_corners=False)
-        if weights is not None:
-            w = w * weights
         diff = (pred - target).abs() if self.kind.startswith("l1") else (pred - target) ** 2
         pix = _wmean(diff, w)
         parts = {"pixel": pix}
@@ -137,16 +132,6 @@ class FaceLoss(torch.nn.Module):
             parts["dssim"] = dssim
             total = total + dssim
         return total, parts
-
-
-def face_weights(mask: torch.Tensor, background: float, grow: float = 0.05) -> torch.Tensor:
-    """(B, 1, H, W) loss weights from face masks: 1 on the face and a margin of
-    `grow` times the side around it (the blend's soft edge is drawn there too),
-    `background` elsewhere. A small decoder that must also redraw hair and
-    background spends its few channels there; the converter pastes only the face."""
-    k = max(1, int(round(grow * mask.shape[-1]))) * 2 + 1
-    grown = F.max_pool2d(mask.float(), k, stride=1, padding=k // 2)
-    return background + (1 - background) * grown
 
 
 def mask_loss(pred_mask: torch.Tensor, target_mask: torch.Tensor) -> torch.Tensor:

@@ -117,7 +117,6 @@ def train(
     threads: int | str | None = "auto",
     init: str | Path | None = None,
     warp: bool = True,
-    background_weight: float = 1.0,
 ) -> TrainSummary:
     """Train (or resume) a swap model of faces A and B into `model_dir`.
 
@@ -152,8 +151,6 @@ def train(
         raise FaceswapError(f"--preset {preset!r}: unknown; choose one of {', '.join(PRESETS)}")
     if iterations is not None and iterations < 0:
         raise FaceswapError(f"--iterations {iterations}: must be >= 0")
-    if not 0 <= background_weight <= 1:
-        raise FaceswapError(f"--background-weight {background_weight:g}: must be between 0 and 1")
     rank, world, local_rank = _distributed()
     if world > 1:
         import torch.distributed as dist
@@ -223,10 +220,8 @@ def train(
     if adv is not None and meta_old:
         load_discriminators(adv, model_dir)
     trainer = SwapTrainer(model, FaceLoss(loss, weights), channels_last=channels_last, adversarial=adv,
-                          adversarial_weight=adversarial, background_weight=background_weight).to(dev)
-    # the face masks travel with the targets (a 4th channel) for the mask loss and for the face weighting
-    need_masks = mask or background_weight < 1
-    masks = (face_mask(res, lm_a, fa.coverage), face_mask(res, lm_b, fb.coverage)) if need_masks else (None, None)
+                          adversarial_weight=adversarial).to(dev)
+    masks = (face_mask(res, lm_a, fa.coverage), face_mask(res, lm_b, fb.coverage)) if mask else (None, None)
     if not warp and not meta_old:
         warnings.warn(f"--no-warp on the new model {model_dir}: without the warp the encoder learns to copy "
                       "pixels instead of faces and swaps keep A's features; train with the warp first, then "

@@ -28,24 +28,19 @@ class SwapTrainer(nn.Module):
     """
 
     def __init__(self, model: nn.Module, loss: FaceLoss, mask_weight: float = 1.0, channels_last: bool = False,
-                 adversarial: nn.Module | None = None, adversarial_weight: float = 0.0,
-                 background_weight: float = 1.0):
+                 adversarial: nn.Module | None = None, adversarial_weight: float = 0.0):
         super().__init__()
-        self.background_weight = float(background_weight)
         self.model, self.loss_fn, self.mask_weight = model, loss, mask_weight
         self.channels_last = channels_last
         self.adversarial, self.adversarial_weight = adversarial, adversarial_weight
 
     def _side(self, x: torch.Tensor, target: torch.Tensor, identity: str):
-        from faceswap.train.losses import face_weights, mask_loss
+        from faceswap.train.losses import mask_loss
 
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         face, mask = self.model.decode(self.model.encode(x), identity)
-        weights = None
-        if self.background_weight < 1 and target.shape[1] > 3:
-            weights = face_weights(target[:, 3:4], self.background_weight)
-        rec, _ = self.loss_fn(face, target[:, :3], weights)
+        rec, _ = self.loss_fn(face, target[:, :3])
         extra = {}
         if mask is not None and target.shape[1] > 3:
             extra["mask"] = mask_loss(mask, target[:, 3:4])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from faceswap.train.losses import FaceLoss, face_mask, face_weights, region_weights, ssim_map
+from faceswap.train.losses import FaceLoss, face_mask, region_weights, ssim_map
 
 
 def test_ssim_is_one_on_identical_images():
@@ -54,27 +54,3 @@ def test_ssim_matches_scikit_image():
     ours = ssim_map(torch.tensor(a)[None, None].float(), torch.tensor(b)[None, None].float())[..., 3:-3, 3:-3].mean()
     ref = skm.structural_similarity(a, b, data_range=1.0, win_size=7)
     assert abs(float(ours) - ref) < 1e-4
-
-
-def test_face_weights_keep_the_face_and_a_margin():
-    m = face_mask(64)
-    w = face_weights(m, 0.1)
-    assert w.shape == m.shape and abs(float(w.min()) - 0.1) < 1e-6 and abs(float(w.max()) - 1) < 1e-3
-    assert w[0, 0, 32, 32] > 0.999 and w[0, 0, 0, 0] < 0.11
-    # the margin: where the mask has faded to a few percent the weight is still at least half
-    edge = (m > 0.02) & (m < 0.1)
-    assert edge.any() and bool((w[edge] > 0.5).all())
-    assert torch.equal(face_weights(m, 1.0), torch.ones_like(m))
-
-
-def test_background_weight_zero_ignores_the_background():
-    m = torch.zeros(2, 1, 32, 32)
-    m[..., 8:24, 8:24] = 1  # the face; its margin reaches rows 6 to 25
-    loss = FaceLoss("l1+dssim", region_weights(32))
-    target = torch.rand(2, 3, 32, 32)
-    pred = target.clone()
-    pred[..., :2, :] = 1 - pred[..., :2, :]  # wrong only in the top rows, outside the face
-    w = face_weights(m, 0.0)
-    assert float(loss(pred, target, w)[0]) < 1e-4 < float(loss(pred, target)[0])
-    pred[..., 14:18, 14:18] = 0  # wrong on the face: counted
-    assert float(loss(pred, target, w)[0]) > 1e-3

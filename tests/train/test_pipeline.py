@@ -171,23 +171,3 @@ def test_no_warp_trains_on_unwarped_inputs_and_resumes(tiny_preset, facesets, tm
     assert load_swap_model(tmp_path / "m")[1]["step"] == 4
     with pytest.warns(UserWarning, match="--no-warp on the new model"):
         _train(facesets, tmp_path / "fresh", 1, warp=False)
-
-
-def test_background_weight_reaches_the_loss_and_is_checked(tiny_preset, facesets, tmp_path, monkeypatch):
-    import faceswap.train.pipeline as pipeline
-
-    made = []
-
-    class Recording(pipeline.SwapTrainer):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            made.append(self)
-
-    monkeypatch.setattr(pipeline, "SwapTrainer", Recording)
-    a, b = facesets
-    # without --mask too: the face masks then ride along only to weight the loss
-    assert main(["train", str(a), str(b), "-m", str(tmp_path / "m"), "-i", "2", "-p", "tiny",
-                 "--background-weight", "0.2", "--no-progress", "--threads", "1", "--preview-every", "0"]) == 0
-    assert made[-1].background_weight == 0.2 and load_swap_model(tmp_path / "m")[1]["step"] == 2
-    with pytest.raises(FaceswapError, match="--background-weight"):
-        _train(facesets, tmp_path / "n", 1, background_weight=1.5)
