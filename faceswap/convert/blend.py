@@ -20,6 +20,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from faceswap.convert.color import correct_color
+from faceswap.convert.sharpen import sharpen as sharpen_face
 from faceswap.errors import FaceswapError
 
 BLENDS = ("alpha", "poisson")
@@ -134,6 +136,15 @@ def paste(frame: np.ndarray, face: np.ndarray, mask: np.ndarray, matrix: np.ndar
     else:
         check_blend(method)
     return bounds
+
+
+def paste_face(frame: np.ndarray, face: np.ndarray, original: np.ndarray, mask: np.ndarray, matrix: np.ndarray, *,
+               color: str, sharpen: float, blend: str) -> None:
+    """One swapped face into `frame` (in place), as convert and its preview both do it:
+    sharpen the face (crop space, paste size), move its colours toward `original`
+    (the same crop of the frame) inside `mask`, then blend it in with `blend`."""
+    face = correct_color(sharpen_face(face, sharpen), original, mask, color)
+    paste(frame, face, mask, matrix, blend)
 
 
 def watermark(frame: np.ndarray, text: str) -> None:

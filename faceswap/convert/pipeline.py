@@ -32,9 +32,9 @@ import cv2
 import numpy as np
 import torch
 
-from faceswap.convert.blend import check_blend, paste, watermark as draw_watermark
-from faceswap.convert.color import check_color, correct_color
-from faceswap.convert.sharpen import auto_sharpen, check_sharpen, sharpen as sharpen_face
+from faceswap.convert.blend import check_blend, paste_face, watermark as draw_watermark
+from faceswap.convert.color import check_color
+from faceswap.convert.sharpen import check_sharpen, resolve_sharpen
 from faceswap.convert.faces import FaceRenderer
 from faceswap.convert.files import ImageSink, VideoSink, check_output, load_alignments, output_kind, pick_identity
 from faceswap.convert.masks import MaskMaker, resolve_mask_kind
@@ -275,8 +275,7 @@ def convert(
     coverage = float(meta.get("coverage") or align_cov or DEFAULT_COVERAGE)  # the model's crops: its faceset's
     renderer = FaceRenderer(model, model_dir, ident, coverage, dev, detail=detail)
     masks = MaskMaker(mask_kind, renderer.paste_size, renderer.template, erode=mask_erode, blur=mask_blur)
-    if sharpen is None:
-        sharpen = auto_sharpen(renderer.detail is not None)
+    sharpen = resolve_sharpen(sharpen, renderer.detail is not None)
     smoother = LandmarkSmoother(info.fps or 30.0) if (smooth and kind == "video") else None
     locate = _Locator(frames_lm, dev, like=like or None, rotate=rotate, source=input_path)
 
@@ -304,9 +303,8 @@ def convert(
     def blend_stage():
         for frame, faces in swapped_q:
             for matrix, original, face, learned in faces:
-                m = masks(learned)
-                face = correct_color(sharpen_face(face, sharpen), original, m, color)
-                paste(frame.image, face, m, matrix, blend)
+                paste_face(frame.image, face, original, masks(learned), matrix, color=color, sharpen=sharpen,
+                           blend=blend)
             if watermark:
                 draw_watermark(frame.image, watermark)
             blended_q.put((frame, len(faces)))

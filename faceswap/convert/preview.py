@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from faceswap.convert.blend import check_blend, paste, watermark as draw_watermark
-from faceswap.convert.color import check_color, correct_color
-from faceswap.convert.sharpen import auto_sharpen, check_sharpen, sharpen as sharpen_face
+from faceswap.convert.blend import check_blend, paste_face, watermark as draw_watermark
+from faceswap.convert.color import check_color
+from faceswap.convert.sharpen import resolve_sharpen
 from faceswap.convert.files import load_alignments, pick_identity
 from faceswap.convert.masks import MaskMaker, resolve_mask_kind
 from faceswap.convert.smoothing import LandmarkSmoother
@@ -166,9 +166,7 @@ class FramePreview:
         """The converted frame (RGB uint8, a new array) under these settings."""
         check_color(color)
         check_blend(blend)
-        check_sharpen(sharpen)
-        if sharpen is None:  # as convert(): only faces a detail upsampler drew
-            sharpen = auto_sharpen(self.renderer.detail is not None)
+        sharpen = resolve_sharpen(sharpen, self.renderer.detail is not None)
         kind = resolve_mask_kind(mask, bool(self.model.has_mask))
         key = (kind, float(mask_erode), float(mask_blur))
         if key not in self._masks:
@@ -177,8 +175,7 @@ class FramePreview:
         masks = self._masks[key]
         frame = swapped.image.copy()
         for matrix, original, face, learned in swapped.faces:
-            m = masks(learned)
-            paste(frame, correct_color(sharpen_face(face, sharpen), original, m, color), m, matrix, blend)
+            paste_face(frame, face, original, masks(learned), matrix, color=color, sharpen=sharpen, blend=blend)
         if watermark:
             draw_watermark(frame, watermark)
         return frame

@@ -31,9 +31,13 @@ from faceswap.errors import FaceswapError
 DEFAULT_SHARPEN = 1.0
 
 
-def auto_sharpen(has_detail: bool) -> float:
-    """The amount `--sharpen auto` means: DEFAULT_SHARPEN with a detail upsampler, else 0."""
-    return DEFAULT_SHARPEN if has_detail else 0.0
+def resolve_sharpen(amount: float | None, has_detail: bool) -> float:
+    """The amount to use: `amount` (checked), or for None ("auto") DEFAULT_SHARPEN when
+    the face comes from a detail upsampler and 0 when it is a bicubic enlargement."""
+    amount = check_sharpen(amount)
+    if amount is None:
+        return DEFAULT_SHARPEN if has_detail else 0.0
+    return amount
 
 
 def parse_sharpen(value: str | float | None) -> float | None:

@@ -36,12 +36,17 @@ def detail_dir(model_dir: str | Path, identity: str) -> Path:
     return Path(model_dir) / f"{DETAIL_PREFIX}{identity}"
 
 
+def has_detail(model_dir: str | Path, identity: str) -> bool:
+    """Whether the model directory holds a detail upsampler of `identity`."""
+    return (detail_dir(model_dir, identity) / "model.safetensors").is_file()
+
+
 def load_detail(model_dir: str | Path, identity: str, device: str | torch.device = "cpu"):
     """The detail upsampler of `identity` in eval mode, or None when the model has none."""
     from faceswap.models import ModelError, load_model
 
     folder = detail_dir(model_dir, identity)
-    if not (folder / "model.safetensors").is_file():
+    if not has_detail(model_dir, identity):
         return None
     try:
         net = load_model(folder, map_location=device)

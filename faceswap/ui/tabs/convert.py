@@ -18,7 +18,7 @@ import numpy as np
 from faceswap.convert.blend import BLENDS
 from faceswap.convert.color import COLORS
 from faceswap.convert.masks import MASKS
-from faceswap.convert.sharpen import DEFAULT_SHARPEN, auto_sharpen
+from faceswap.convert.sharpen import DEFAULT_SHARPEN, resolve_sharpen
 from faceswap.errors import FaceswapError
 from faceswap.ui.common import Context, one_line, status_html
 
@@ -159,10 +159,9 @@ def listen(ctx: Context, w: SimpleNamespace) -> None:
             labels = [(f"{i} ({Path(meta.get(f'faceset_{i}') or i).name})", i) for i in ids]
             to = ids[1] if len(ids) == 2 else ids[0]
             updates[1] = gr.update(choices=labels, value=to)
-            from faceswap.train.refine import detail_dir
+            from faceswap.train.refine import has_detail
 
-            # convert's auto: sharpen only faces that a detail upsampler drew
-            updates[4] = gr.update(value=auto_sharpen((detail_dir(mdl, to) / "model.safetensors").is_file()))
+            updates[4] = gr.update(value=resolve_sharpen(None, has_detail(mdl, to)))  # what convert's auto uses
         return updates
 
     show = one_line(lambda *args: preview_image(ctx, *args))
@@ -176,8 +175,7 @@ def listen(ctx: Context, w: SimpleNamespace) -> None:
         out.parent.mkdir(parents=True, exist_ok=True)
         kwargs = dict(input=src, model_dir=mdl, output=out, to=to or None, alignments=align, mask=mask,
                       mask_erode=float(erode), mask_blur=float(blur), color=color, blend=blend, sharpen=float(sharpen),
-                      smooth=bool(smooth),
-                      watermark=watermark or None, force=bool(force), device=ctx.device, progress=True)
+                      smooth=bool(smooth), watermark=watermark or None, force=bool(force), device=ctx.device, progress=True)
         return status_html(ctx.jobs.start("convert", kwargs, [out]))
 
     def tick(seen):
