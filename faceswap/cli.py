@@ -158,7 +158,7 @@ def train(
     tensorboard: Optional[Path] = typer.Option(None, "--tensorboard", help="Log losses to this TensorBoard folder."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the progress bar."),
     threads: str = typer.Option("auto", "--threads", help="CPU threads for torch, or auto: time a step with 1 thread and with all cores, keep the faster."),
-    init: Optional[Path] = typer.Option(None, "--init", help="Start a new model from this prior (`faceswap pretrain`, same preset/resolution/mask)."),
+    init: Optional[Path] = typer.Option(None, "--init", help="Start a new model from this prior (`faceswap pretrain`, same preset and mask; the resolution defaults to the prior's), e.g. weights/prior128."),
     warp: bool = typer.Option(True, "--warp/--no-warp", help="Randomly warp the input faces (start with it); resuming with --no-warp sharpens eyes and lips."),
 ) -> None:
     """Train a swap model: one shared encoder, one decoder per identity. An existing
@@ -214,7 +214,7 @@ def refine(
     model_dir: Path = typer.Argument(..., help="A model directory made by `faceswap train`."),
     identity: Optional[str] = typer.Option(None, "--identity", help="Whose detail to learn (default: the model's second, B)."),
     faces: Optional[Path] = typer.Option(None, "--faces", help="That identity's faceset (default: the one the model was trained on)."),
-    scale: int = typer.Option(4, "--scale", help="Upscaling factor: 4 (64 -> 256 px) or 2."),
+    scale: Optional[int] = typer.Option(None, "--scale", help="Upscaling factor, 2 or 4; default the larger the faceset's crops allow (64 -> 256 px, 128 -> 256 px)."),
     iterations: Optional[int] = typer.Option(None, "--iterations", "-i", min=1, help="Train until this total step count (default 2000 without --time)."),
     time: Optional[str] = typer.Option(None, "--time", "-t", help="Wall-clock budget, e.g. 8m."),
     device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, cuda:N (default: GPU when present)."),
@@ -225,7 +225,7 @@ def refine(
     from faceswap.train.pipeline import parse_duration
     from faceswap.train.refine import refine as run_refine
 
-    if scale not in (2, 4):
+    if scale not in (None, 2, 4):
         raise FaceswapError(f"--scale {scale}: must be 2 or 4")
     out = run_refine(model_dir, identity=identity, faces=faces, scale=scale, steps=iterations,
                      time=parse_duration(time), device=device, threads=threads, progress=progress)

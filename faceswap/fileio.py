@@ -107,6 +107,9 @@ def remove_stale_temps(folder: str | os.PathLike, pattern: str) -> list[Path]:
     return removed
 
 
+# the image files a folder of frames or faces may hold
+IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
+
 OUTPUT_MARKER = ".faceswap-output"  # in folders this program made that hold no faceset or model
 
 

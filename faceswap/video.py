@@ -24,8 +24,8 @@ import cv2
 import numpy as np
 
 from faceswap.errors import FaceswapError
+from faceswap.fileio import IMAGE_EXTS
 
-IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 
 
 def SYNTHETIC_TAGS(version: str) -> dict[str, str]:

@@ -22,12 +22,18 @@ Routes:
   refine     the same model trained for 3/4 of the budget, plus B's detail
              upsampler (`faceswap refine`) trained for the last quarter
   prior+refine  as refine, the swap model started from a face prior
-             (`faceswap pretrain` on the other ten shared identities, --prior;
+             (`faceswap pretrain` on the other ten shared identities, weights/prior;
              the prior's own training is not counted)
   prior+nowarp+refine  as prior+refine, but the swap model trains with the
              random warp for only the first quarter of the budget and without
              it (`train --no-warp`) for the next half; the upsampler gets the
              last quarter
+  128+nowarp+refine  as prior+nowarp+refine at 128 px: the swap model is
+             `lightweight --resolution 128`, started from the 128 px prior
+             (weights/prior128), and B's upsampler goes x2 (128 -> 256 px)
+  128+nowarp  the same 128 px model, unwarped for the last three quarters,
+             with no upsampler (bicubic x2 to the paste size)
+Priors are read from `--priors` (default weights/): `prior` for 64 px, `prior128`.
 The pair defaults to d6 (A) -> d10 (B) from ../shared/data/faces.
 """
 
@@ -47,11 +53,14 @@ FACES = ROOT.parent / "shared" / "data" / "faces"
 
 from faceswap.convert.sharpen import parse_sharpen  # noqa: E402
 
+# prior: the folder under --priors the swap model starts from (None: from scratch)
 ROUTES = {
-    "baseline": dict(prior=False, refine_share=0.0),
-    "refine": dict(prior=False, refine_share=0.25),
-    "prior+refine": dict(prior=True, refine_share=0.25),
-    "prior+nowarp+refine": dict(prior=True, nowarp_share=0.5, refine_share=0.25),
+    "baseline": dict(prior=None, refine_share=0.0),
+    "refine": dict(prior=None, refine_share=0.25),
+    "prior+refine": dict(prior="prior", refine_share=0.25),
+    "prior+nowarp+refine": dict(prior="prior", nowarp_share=0.5, refine_share=0.25),
+    "128+nowarp+refine": dict(prior="prior128", resolution=128, nowarp_share=0.5, refine_share=0.25),
+    "128+nowarp": dict(prior="prior128", resolution=128, nowarp_share=0.75, refine_share=0.0),
 }
 
 
@@ -87,8 +96,9 @@ def _minutes(snap: Path) -> float:
     return float(snap.name.split("@")[1][:-3])
 
 
-def _swap_dir(work: Path, prior: bool) -> Path:
-    return work / ("swap-prior" if prior else "swap")
+def _swap_dir(work: Path, prior: str | None) -> Path:
+    """The shared swap model of every route that starts from `prior` (its name fixes the resolution)."""
+    return work / (f"swap-{prior}" if prior else "swap")
 
 
 def _train_cpu(fa: Path, fb: Path, model_dir: Path, seconds: float, chunk: int, **spec) -> float:
@@ -96,22 +106,28 @@ def _train_cpu(fa: Path, fb: Path, model_dir: Path, seconds: float, chunk: int, 
     process CPU time are spent; returns the seconds spent."""
     from faceswap.train import train
 
-    spent = 0.0
+    spent, per_step = 0.0, None
     while spent < seconds:
+        # no more steps than the time left allows, so a slow model does not overrun its budget by a chunk
+        steps = chunk if per_step is None else max(1, min(chunk, round((seconds - spent) / per_step)))
         t0 = cpu_seconds()
         if (model_dir / "config.json").is_file():
             spec["init"] = None  # started from the prior already; now it resumes
-        train(fa, fb, model_dir, iterations=_model_step(model_dir) + chunk, **spec)  # iterations is a total
+        summary = train(fa, fb, model_dir, iterations=_model_step(model_dir) + steps, **spec)  # a total
+        if summary.interrupted:  # Ctrl-C or SIGTERM: train saved the model; stop the benchmark too
+            sys.exit(f"interrupted; {model_dir} saved at step {summary.step}")
         spent += cpu_seconds() - t0
+        per_step = (cpu_seconds() - t0) / steps
     return spent
 
 
-def _spec(prior: Path | None = None, warp: bool = True) -> dict:
-    return dict(preset="lightweight", mask=True, device="cpu", progress=False, preview_every=0, save_every=0,
-                threads=1, init=prior, warp=warp)
+def _spec(prior: Path | None = None, warp: bool = True, resolution: int = 64) -> dict:
+    return dict(preset="lightweight", resolution=resolution, mask=True, device="cpu", progress=False,
+                preview_every=0, save_every=0, threads=1, init=prior, warp=warp)
 
 
-def train_swap(fa: Path, fb: Path, work: Path, points: list[float], chunk: int, prior: Path | None = None) -> None:
+def train_swap(fa: Path, fb: Path, work: Path, points: list[float], chunk: int, prior: Path | None = None,
+               resolution: int = 64) -> None:
     """Train the one swap model every route shares, snapshotting at each CPU-minute point.
 
     The routes differ only in what they do with part of the budget, so one
@@ -121,8 +137,8 @@ def train_swap(fa: Path, fb: Path, work: Path, points: list[float], chunk: int, 
     import torch
 
     torch.set_num_threads(1)
-    spec = _spec(prior)
-    home = _swap_dir(work, prior is not None)
+    spec = _spec(prior, resolution=resolution)
+    home = _swap_dir(work, prior.name if prior is not None else None)
     model_dir = home / "model"
     log = home / "train_cpu.json"
     spent = json.loads(log.read_text())["seconds"] if log.is_file() else 0.0
@@ -135,7 +151,8 @@ def train_swap(fa: Path, fb: Path, work: Path, points: list[float], chunk: int, 
             log.write_text(json.dumps({"seconds": spent, "step": _model_step(model_dir)}))
             print(f"[{home.name}] step {_model_step(model_dir)}  {spent / 60:.1f} CPU min", flush=True)
         shutil.copytree(model_dir, snap)
-        (snap / "bench.json").write_text(json.dumps({"cpu_minutes": point, "step": _model_step(snap)}))
+        (snap / "bench.json").write_text(json.dumps({"cpu_minutes": point, "cpu_spent": spent / 60,
+                                                     "step": _model_step(snap)}))
 
 
 def _warp_minutes(route: str, budget: float) -> float:
@@ -147,7 +164,7 @@ def make_route(route: str, work: Path, budget: float, fa: Path, fb: Path, chunk:
     """The route's model at `budget` CPU minutes: the shared swap snapshot plus the route's extra."""
     share, nowarp = ROUTES[route]["refine_share"], ROUTES[route].get("nowarp_share", 0.0)
     snap = work / route / f"snap@{budget:g}min"
-    if ROUTES[route]["prior"] and not _swap_dir(work, True).is_dir():
+    if ROUTES[route]["prior"] and not _swap_dir(work, ROUTES[route]["prior"]).is_dir():
         return
     if (snap / "bench.json").is_file():
         return
@@ -155,21 +172,29 @@ def make_route(route: str, work: Path, budget: float, fa: Path, fb: Path, chunk:
         shutil.rmtree(snap)
     src = _swap_dir(work, ROUTES[route]["prior"]) / f"snap@{_warp_minutes(route, budget):g}min"
     shutil.copytree(src, snap)
+    # CPU time spent past the plan (training stops between steps) comes off the route's next phase
+    info = json.loads((src / "bench.json").read_text())
+    total = 60 * info.get("cpu_spent", info["cpu_minutes"])
+    debt = total - 60 * info["cpu_minutes"]
     import torch
 
     torch.set_num_threads(1)
     if nowarp:
-        spent = _train_cpu(fa, fb, snap, budget * 60 * nowarp, chunk, **_spec(warp=False))
+        planned = budget * 60 * nowarp - debt
+        spent = _train_cpu(fa, fb, snap, planned, chunk,
+                           **_spec(warp=False, resolution=ROUTES[route].get("resolution", 64)))
+        debt, total = spent - planned, total + spent
         print(f"[{route}] without warp to step {_model_step(snap)}, {spent / 60:.1f} CPU min", flush=True)
     step = _model_step(snap)
     if share:
         from faceswap.train.refine import refine
 
         t0 = cpu_seconds()
-        out = refine(snap, cpu_time=budget * 60 * share, threads=1, progress=False)
+        out = refine(snap, cpu_time=budget * 60 * share - debt, threads=1, progress=False)
+        total += cpu_seconds() - t0
         print(f"[{route}] detail upsampler: {out['step']} steps, {(cpu_seconds() - t0) / 60:.1f} CPU min", flush=True)
     (snap / "trainer.pt").unlink(missing_ok=True)
-    (snap / "bench.json").write_text(json.dumps({"cpu_minutes": budget, "step": step}))
+    (snap / "bench.json").write_text(json.dumps({"cpu_minutes": budget, "cpu_spent": total / 60, "step": step}))
 
 
 def swap_name(sharpen: str) -> str:
@@ -239,30 +264,29 @@ def main() -> None:
     ap.add_argument("--stage", choices=["all", "train", "eval"], default="all")
     ap.add_argument("--sharpen", nargs="+", default=["auto"],
                     help="convert's --sharpen for the swaps, auto or an amount (several: a row each)")
-    ap.add_argument("--prior", type=Path, default=ROOT / "weights" / "prior",
-                    help="the face prior for the prior routes (made by scripts/train_prior.py)")
+    ap.add_argument("--priors", type=Path, default=ROOT / "weights",
+                    help="the folder holding the routes' face priors (prior, prior128: made by scripts/train_prior.py)")
     args = ap.parse_args()
     if not FACES.is_dir():
         sys.exit(f"{FACES}: the shared face videos are needed")
     args.work.mkdir(parents=True, exist_ok=True)
     fa, fb, clip = ensure_facesets(args.work, *args.pair, args.clip_frames)
     if args.stage in ("all", "train"):
-        for prior in (False, True):
-            routes = [r for r in args.routes if ROUTES[r]["prior"] == prior]
-            if not routes:
-                continue
-            if prior and not (args.prior / "config.json").is_file():
-                sys.exit(f"{args.prior}: no face prior; run scripts/train_prior.py or pass --prior")
-            if prior:
-                meta = json.loads((args.prior / "config.json").read_text())["extra"]["faceswap"]
+        for name in dict.fromkeys(ROUTES[r]["prior"] for r in args.routes):  # scratch and each prior, in order
+            routes = [r for r in args.routes if ROUTES[r]["prior"] == name]
+            prior = args.priors / name if name else None
+            if prior is not None and not (prior / "config.json").is_file():
+                sys.exit(f"{prior}: no face prior; run scripts/train_prior.py or pass --priors")
+            if prior is not None:
+                meta = json.loads((prior / "config.json").read_text())["extra"]["faceswap"]
                 seen = set()
                 for key in ("faceset_a", "faceset_b"):
                     given = meta.get(key) or []
                     seen |= {Path(f).name for f in ([given] if isinstance(given, str) else given)}
                 if seen & set(args.pair):
-                    sys.exit(f"{args.prior}: was pretrained on {sorted(seen & set(args.pair))}, the pair under test")
+                    sys.exit(f"{prior}: was pretrained on {sorted(seen & set(args.pair))}, the pair under test")
             points = {_warp_minutes(r, b) for r in routes for b in args.budgets}
-            train_swap(fa, fb, args.work, sorted(points), args.chunk, args.prior if prior else None)
+            train_swap(fa, fb, args.work, sorted(points), args.chunk, prior, ROUTES[routes[0]].get("resolution", 64))
         for route in args.routes:
             for budget in args.budgets:
                 make_route(route, args.work, budget, fa, fb, args.chunk)

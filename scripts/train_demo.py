@@ -13,36 +13,19 @@ model's float32 parameters). Prints the training time and losses last.
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from faceswap.demo import make_clips, train_demo_model  # noqa: E402
 from faceswap.extract import extract  # noqa: E402
-from faceswap.fileio import atomic_path  # noqa: E402
-
-
-def export_half(model_dir: Path, out: Path) -> None:
-    """Copy a trained model directory (and its detail upsamplers) to `out` with
-    float16 weights and no optimizer state."""
-    out.mkdir(parents=True, exist_ok=True)
-    state = {k: (v.half() if v.is_floating_point() else v) for k, v in load_file(model_dir / "model.safetensors").items()}
-    with atomic_path(out / "model.safetensors") as tmp:
-        save_file(state, str(tmp))
-    for name in ("config.json", "preview.png"):
-        if (model_dir / name).exists():
-            shutil.copy2(model_dir / name, out / name)
-    for sub in model_dir.glob("detail_*"):
-        if (sub / "model.safetensors").is_file():
-            export_half(sub, out / sub.name)
+from faceswap.train.checkpoint import export_half  # noqa: E402
 
 
 def main() -> None:

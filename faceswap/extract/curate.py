@@ -85,7 +85,7 @@ class CleanReport:
 def _faces(folder: Path):
     """(alignments or None, [Face]) of a faceset folder; rejected faces are not in it."""
     from faceswap.extract.faceset import ALIGNMENTS_NAME, Alignments
-    from faceswap.video import IMAGE_EXTS
+    from faceswap.fileio import IMAGE_EXTS
 
     if not folder.is_dir():
         raise FaceswapError(f"{folder}: faceset folder not found; run `faceswap extract VIDEO -o {folder}` first")

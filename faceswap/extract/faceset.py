@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from faceswap.errors import FaceswapError
-from faceswap.fileio import check_version, read_json, write_json_atomic
+from faceswap.fileio import IMAGE_EXTS, check_version, read_json, write_json_atomic
 
 ALIGNMENTS_VERSION = 1
 ALIGNMENTS_NAME = "alignments.json"
@@ -47,8 +47,6 @@ def source_fingerprint(path: str | os.PathLike, duration: float | None = None) -
     path = Path(path)
     digest = hashlib.sha256()
     if path.is_dir():
-        from faceswap.video import IMAGE_EXTS
-
         files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_EXTS)
         total = 0
         for f in files:
@@ -165,8 +163,6 @@ def load_faceset(folder: str | os.PathLike, size: int | None = None) -> tuple[np
     without it all images must share one size.
     """
     import cv2  # local: keeps `import faceswap.extract.faceset` light
-
-    from faceswap.video import IMAGE_EXTS
 
     folder = Path(folder)
     if not folder.is_dir():

@@ -22,9 +22,9 @@ import numpy as np
 import torch
 
 from faceswap.errors import FaceswapError
+from faceswap.fileio import IMAGE_EXTS
 from faceswap.train.augment import AugmentConfig, augment
 
-IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 
 
 @dataclass

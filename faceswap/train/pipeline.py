@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from faceswap.errors import FaceswapError
+from faceswap.fileio import read_json
 from faceswap.train.checkpoint import (load_swap_model, load_trainer_state, model_meta, resume_meta, save_checkpoint,
                                        warn_facesets)
 from faceswap.train.augment import AugmentConfig
@@ -135,6 +136,7 @@ def train(
     init: a prior (`faceswap pretrain`) of the same preset, resolution and
     mask setting to start a new model from: its encoder and both decoders,
     which already draw faces, so the model only has to learn these two people.
+    Without `resolution` the model takes the prior's.
     faces_a / faces_b may also be lists of facesets (merged), as pretrain uses.
     warp: warp the input faces at random (the default). The warp is what makes
     the shared encoder learn faces rather than copy pixels, so a model must
@@ -168,6 +170,8 @@ def train(
     model_dir = Path(model_dir)
 
     meta_old = resume_meta(model_dir, preset, resolution, mask)
+    if meta_old is None and init is not None and resolution is None:
+        resolution = _prior_resolution(Path(init))
     res = int(meta_old["resolution"]) if meta_old else int(resolution or p.resolution)
     bs = int(batch_size or p.batch_size)
     if bs < 1:
@@ -328,6 +332,15 @@ def train(
         model_dir, preset, res, start_step, end, seconds, done * bs * 2 * world / max(seconds, 1e-9),
         state_box["first"], state_box["last"], interrupted, model,
     )
+
+
+def _prior_resolution(prior: Path) -> int | None:
+    """The resolution a prior was trained at, or None when it is not a model
+    directory (then _init_from_prior says so in its own words)."""
+    try:
+        return int(read_json(prior / "config.json")["extra"]["faceswap"]["resolution"])
+    except (FaceswapError, KeyError, TypeError, ValueError):
+        return None
 
 
 def _init_from_prior(model: nn.Module, prior: Path, preset: str, res: int, mask: bool) -> None:

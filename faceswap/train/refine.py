@@ -74,7 +74,7 @@ def refine(
     *,
     identity: str | None = None,
     faces: str | Path | None = None,
-    scale: int = 4,
+    scale: int | None = None,
     steps: int | None = None,
     time: float | None = None,
     cpu_time: float | None = None,
@@ -89,6 +89,9 @@ def refine(
     second, the face a swap paints) on its faceset (default: the one the model
     was trained on). Stops after `steps` (a total), `time` wall seconds or
     `cpu_time` process CPU seconds, whichever comes first (default 2000 steps).
+    scale: 2 or 4; default the larger one the faceset's crops can teach (x4 for
+    a 64 px model on 256 px crops, x2 for a 128 px one), i.e. up to the size
+    faces are pasted at.
     Returns a summary dict. Raises FaceswapError for user-fixable problems.
     """
     from faceswap.extract.faceset import load_faceset
@@ -114,6 +117,8 @@ def refine(
     res = int(model.resolution)
     images, _ = load_faceset(folder)
     side = images.shape[1]
+    if scale is None:
+        scale = 4 if side >= res * 4 else 2
     if side < res * scale:
         raise FaceswapError(f"{folder}: faces are {side} px; a x{scale} upsampler of a {res} px model needs "
                             f"{res * scale} px crops (re-extract with --size {res * scale} or use --scale 2)")

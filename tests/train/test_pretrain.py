@@ -56,6 +56,18 @@ def test_init_of_another_preset_or_resolution_is_one_line(tiny_preset, people, f
     assert "not a model directory" in capsys.readouterr().err
 
 
+def test_init_without_resolution_takes_the_priors(tiny_preset, people, facesets, tmp_path):
+    """A 32 px prior of a 16 px preset: `train --init` alone gives a 32 px model
+    (as `--init weights/prior128` gives a 128 px one); a resumed model keeps its own."""
+    pretrain(people, tmp_path / "prior", preset=tiny_preset, resolution=32, iterations=2, progress=False, threads=1)
+    facesets = [make_faceset(tmp_path / n, size=32, hue=h) for n, h in (("a32", 0), ("b32", 90))]
+    assert main(["train", str(facesets[0]), str(facesets[1]), "-m", str(tmp_path / "m"), "-p", "tiny", "-i", "1",
+                 "--init", str(tmp_path / "prior"), "--no-progress"]) == 0
+    assert load_swap_model(tmp_path / "m")[0].resolution == 32
+    s = train(*facesets, tmp_path / "m", preset=tiny_preset, iterations=2, progress=False, threads=1)
+    assert s.resolution == 32 and s.step == 2
+
+
 def test_pretrain_needs_two_distinct_people(people, tmp_path):
     with pytest.raises(FaceswapError, match="two or more"):
         pretrain(people[:1], tmp_path / "p")

@@ -37,6 +37,21 @@ def test_refine_trains_resumes_and_loads_in_a_fresh_process(model):
     assert load_detail(model, "a") is None
 
 
+def test_refine_scale_defaults_to_what_the_crops_allow(tiny_preset, tmp_path):
+    """x4 where the crops are four times the model (a 16 px model, 64 px crops),
+    x2 for a model of twice the resolution on the same crops: faces come out at
+    the crop size either way."""
+    a = make_faceset(tmp_path / "a", size=64, hue=0)
+    b = make_faceset(tmp_path / "b", size=64, hue=60)
+    for res, scale in ((16, 4), (32, 2)):
+        m = tmp_path / f"m{res}"
+        train(a, b, m, preset=tiny_preset, resolution=res, iterations=2, progress=False, threads=1)
+        refine(m, steps=2, progress=False, threads=1)
+        net = load_detail(m, "b")
+        assert net.scale == scale
+        assert net.upscale(torch.rand(1, 3, res, res)).shape == (1, 3, 64, 64)
+
+
 def test_refine_refuses_small_faces_and_unknown_identity(model, capsys):
     with pytest.raises(FaceswapError, match="--identity 'c'"):
         refine(model, identity="c", steps=1, progress=False)
