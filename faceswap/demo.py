@@ -154,6 +154,7 @@ def train_demo_model(faces_a, faces_b, model_dir, iterations: int, *, seed: int 
 
     nowarp = iterations // 4 if nowarp is None else nowarp
     summary = train(faces_a, faces_b, model_dir, iterations=iterations - nowarp, preset="lightweight", seed=seed, **kw)
+    kw.pop("init", None)  # the finish resumes the model the first phase started (from the prior, if any)
     if nowarp:
         finish = train(faces_a, faces_b, model_dir, iterations=iterations, preset="lightweight", seed=seed,
                        warp=False, **kw)

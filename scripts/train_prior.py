@@ -7,8 +7,8 @@
 Extracts every clip of ../shared/data/faces except the excluded pair (default
 d6 and d10, the pair scripts/bench_quality.py tests on: a prior must never have
 seen the people it is measured on), pretrains the preset with a mask
-(`faceswap pretrain`), and exports the weights in float16 without the
-optimizer state. `--facesets DIR` uses facesets extracted before (one folder
+(`faceswap pretrain`), and exports compact weights (faceswap.models.compact)
+without the optimizer state. `--facesets DIR` uses facesets extracted before (one folder
 per person, named like the clips) instead of extracting. `--snapshots` also
 exports copies at earlier step counts (OUT@STEP), to compare prior lengths
 from one run. Prints the time and losses last.
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 FACES = ROOT.parent / "shared" / "data" / "faces"
 
-from faceswap.train.checkpoint import export_half  # noqa: E402
+from faceswap.train.checkpoint import export_compact  # noqa: E402
 from faceswap.train.presets import PRESETS  # noqa: E402
 from faceswap.train.pretrain import pretrain  # noqa: E402
 
@@ -84,10 +84,10 @@ def main() -> None:
                            batch_size=args.batch_size, seed=args.seed, device=args.device,
                            threads=1 if args.device == "cpu" else None, time=left, progress=False,
                            preview_every=1000, save_every=2000)
-        export_half(work / "model", out if target == args.iterations else out.parent / f"{out.name}@{summary.step}")
+        export_compact(work / "model", out if target == args.iterations else out.parent / f"{out.name}@{summary.step}")
         print(summary.describe(), flush=True)
         if summary.step < target:  # out of time
-            export_half(work / "model", out)
+            export_compact(work / "model", out)
             break
     print(f"{len(facesets)} people ({', '.join(f.name for f in facesets)}); facesets ready in {prep:.0f} s")
     print(f"wrote {out} in {(time.perf_counter() - start) / 60:.1f} min")

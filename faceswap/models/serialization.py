@@ -14,7 +14,7 @@ Every write goes to a temporary file in the destination folder and is renamed
 over the destination with ``os.replace`` (atomic on POSIX and Windows), so a
 run killed while saving leaves the previous file intact.
 
-This module imports nothing from the rest of faceswap; ``ModelError`` is a
+This module imports nothing from faceswap outside ``faceswap.models``; ``ModelError`` is a
 ``ValueError`` so that callers outside the project can catch it without us.
 """
 
@@ -197,8 +197,11 @@ def read_model_config(directory: str | os.PathLike) -> dict:
 
 
 def load_weights(model: nn.Module, directory: str | os.PathLike, map_location: str | torch.device = "cpu") -> None:
-    """Load ``model.safetensors`` from ``directory`` into ``model`` (strict)."""
+    """Load ``model.safetensors`` from ``directory`` into ``model`` (strict). Weights
+    stored compactly (``faceswap.models.compact``) are expanded to floats first."""
     from safetensors.torch import load_file
+
+    from faceswap.models.compact import is_packed, unpack
 
     path = Path(directory) / WEIGHTS_FILE
     if not path.is_file():
@@ -208,8 +211,10 @@ def load_weights(model: nn.Module, directory: str | os.PathLike, map_location: s
     except Exception as e:  # safetensors raises its own error types for corrupt files
         raise ModelError(f"{path}: cannot read weights ({type(e).__name__}: {e}); the file is corrupt") from None
     try:
+        if is_packed(state):
+            state = unpack(state)
         model.load_state_dict(state, strict=True)
-    except RuntimeError as e:
+    except (RuntimeError, KeyError) as e:
         first = str(e).strip().splitlines()[0:3]
         raise ModelError(f"{path}: weights do not match the model config ({' '.join(first)})") from None
 

@@ -166,18 +166,20 @@ def load_trainer_state(model_dir: Path, optimizer: torch.optim.Optimizer) -> tup
     return list(state.get("history") or []), state.get("scaler")
 
 
-def export_half(model_dir: str | Path, out: str | Path) -> None:
-    """Copy a trained model directory (and its detail upsamplers) to `out` with
-    float16 weights and no optimizer state: the form shipped models take."""
+def export_compact(model_dir: str | Path, out: str | Path) -> None:
+    """Copy a trained model directory (and its detail upsamplers) to `out` in the
+    form shipped models take: compact weights (faceswap.models.compact: 4 or 8
+    bits per weight, loading expands them) and no optimizer state."""
     import shutil
 
     from safetensors.torch import load_file, save_file
 
     from faceswap.fileio import atomic_path
+    from faceswap.models.compact import pack, unpack
 
     model_dir, out = Path(model_dir), Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    state = {k: (v.half() if v.is_floating_point() else v) for k, v in load_file(model_dir / "model.safetensors").items()}
+    state = pack(unpack(load_file(model_dir / "model.safetensors")))  # a shipped model can be exported again
     with atomic_path(out / "model.safetensors") as tmp:
         save_file(state, str(tmp))
     for name in ("config.json", "preview.png"):
@@ -185,4 +187,4 @@ def export_half(model_dir: str | Path, out: str | Path) -> None:
             shutil.copy2(model_dir / name, out / name)
     for sub in model_dir.glob("detail_*"):
         if (sub / "model.safetensors").is_file():
-            export_half(sub, out / sub.name)
+            export_compact(sub, out / sub.name)
