@@ -27,7 +27,6 @@ from faceswap.errors import FaceswapError
 from faceswap.fileio import IMAGE_EXTS
 
 
-
 def SYNTHETIC_TAGS(version: str) -> dict[str, str]:
     """Container metadata that labels an output as face-swapped synthetic media."""
     text = f"Synthetic media: face-swapped by faceswap {version}. Not a real recording."

@@ -26,7 +26,6 @@ from faceswap.fileio import IMAGE_EXTS
 from faceswap.train.augment import AugmentConfig, augment
 
 
-
 @dataclass
 class Faceset:
     """A faceset in memory.
