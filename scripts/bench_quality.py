@@ -31,6 +31,8 @@ Routes:
   128+nowarp+refine  as prior+nowarp+refine at 128 px: the swap model is
              `lightweight --resolution 128`, started from the 128 px prior
              (weights/prior128), and B's upsampler goes x2 (128 -> 256 px)
+  128+nowarp  the same 128 px start, then --no-warp for the rest of the budget
+             and no upsampler (convert enlarges bicubic x2 to the paste size)
 Priors are read from `--priors` (default weights/): `prior` for 64 px, `prior128`.
 The pair defaults to d6 (A) -> d10 (B) from ../shared/data/faces.
 """
@@ -58,6 +60,7 @@ ROUTES = {
     "prior+refine": dict(prior="prior", refine_share=0.25),
     "prior+nowarp+refine": dict(prior="prior", nowarp_share=0.5, refine_share=0.25),
     "128+nowarp+refine": dict(prior="prior128", resolution=128, nowarp_share=0.5, refine_share=0.25),
+    "128+nowarp": dict(prior="prior128", resolution=128, nowarp_share=0.75, refine_share=0.0),
 }
 
 

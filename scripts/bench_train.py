@@ -12,6 +12,7 @@ share of step time spent waiting for data. Figures last.
 
     python scripts/bench_train.py                       # every preset, few steps
     python scripts/bench_train.py --presets lightweight --steps 20 --device cuda
+    python scripts/bench_train.py --presets lightweight lightweight@128 --threads 1 --steps 10   # a preset at another size
 """
 
 from __future__ import annotations
@@ -79,8 +80,8 @@ def _sync(dev: torch.device) -> None:
         torch.cuda.synchronize(dev)
 
 
-def bench_ours(preset: str, fa: np.ndarray, fb: np.ndarray, bs: int, steps: int, dev: torch.device, warmup: int):
-    res = PRESETS[preset].resolution
+def bench_ours(preset: str, res: int, fa: np.ndarray, fb: np.ndarray, bs: int, steps: int, dev: torch.device,
+               warmup: int):
     torch.manual_seed(0)
     model = SwapAutoEncoder(model_config(preset, res)).to(dev)
     cl = dev.type == "cuda"
@@ -110,8 +111,8 @@ def bench_ours(preset: str, fa: np.ndarray, fb: np.ndarray, bs: int, steps: int,
     return steps * 2 * bs / total, data_time[0] / total
 
 
-def bench_naive(preset: str, fa: np.ndarray, fb: np.ndarray, bs: int, steps: int, dev: torch.device, warmup: int, workers: int):
-    res = PRESETS[preset].resolution
+def bench_naive(preset: str, res: int, fa: np.ndarray, fb: np.ndarray, bs: int, steps: int, dev: torch.device,
+                warmup: int, workers: int):
     torch.manual_seed(0)
     model = SwapAutoEncoder(model_config(preset, res)).to(dev)
     trainer = SwapTrainer(model, FaceLoss("l1+dssim", region_weights(res))).to(dev)
@@ -141,7 +142,7 @@ def bench_naive(preset: str, fa: np.ndarray, fb: np.ndarray, bs: int, steps: int
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--presets", nargs="+", default=list(PRESETS))
+    ap.add_argument("--presets", nargs="+", default=list(PRESETS), help="names, or NAME@RESOLUTION")
     ap.add_argument("--steps", type=int, default=None, help="timed steps per preset (default: 3 CPU, 30 GPU; hires 1 on CPU)")
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--batch-size", type=int, default=None, help="default: the preset's (hires: 4 on CPU)")
@@ -156,16 +157,18 @@ def main() -> None:
     gpu = dev.type == "cuda"
     workers = args.workers if args.workers is not None else (4 if gpu else 0)
     rows = []
-    for name in args.presets:
+    for entry in args.presets:
+        name, _, size = entry.partition("@")
         p = PRESETS[name]
+        res = int(size or p.resolution)
         steps = args.steps or (30 if gpu else (1 if name == "hires" else 3))
         bs = args.batch_size or (min(p.batch_size, 4) if not gpu and name == "hires" else p.batch_size)
-        fa = synthetic_faceset(args.faces, p.resolution, 1)
-        fb = synthetic_faceset(args.faces, p.resolution, 2)
-        print(f"{name}: {steps} steps, batch {bs}, {p.resolution} px on {dev} ...", flush=True)
-        ours, ours_wait = bench_ours(name, fa, fb, bs, steps, dev, args.warmup)
-        naive, naive_wait = bench_naive(name, fa, fb, bs, steps, dev, args.warmup, workers)
-        rows.append((name, p.resolution, bs, steps, ours, naive, ours_wait, naive_wait))
+        fa = synthetic_faceset(args.faces, res, 1)
+        fb = synthetic_faceset(args.faces, res, 2)
+        print(f"{name}: {steps} steps, batch {bs}, {res} px on {dev} ...", flush=True)
+        ours, ours_wait = bench_ours(name, res, fa, fb, bs, steps, dev, args.warmup)
+        naive, naive_wait = bench_naive(name, res, fa, fb, bs, steps, dev, args.warmup, workers)
+        rows.append((name, res, bs, steps, ours, naive, ours_wait, naive_wait))
         print(f"  ours {ours:.2f} faces/s, naive {naive:.2f} faces/s", flush=True)
     device_name = torch.cuda.get_device_name(dev) if gpu else f"CPU ({torch.get_num_threads()} threads)"
     print(f"\nfaces/s (A and B faces per second of training), {device_name}, torch {torch.__version__}")

@@ -181,9 +181,9 @@ def section_train(args, dev, out: Path) -> None:
         if gpu:
             torch.cuda.empty_cache()
             torch.cuda.reset_peak_memory_stats(dev)
-        ours, wait = bench_ours(name, fa, fb, bs, steps, dev, warmup)
+        ours, wait = bench_ours(name, res, fa, fb, bs, steps, dev, warmup)
         mem = torch.cuda.max_memory_allocated(dev) if gpu else 0
-        naive, naive_wait = bench_naive(name, fa, fb, bs, naive_steps, dev, 1, workers)
+        naive, naive_wait = bench_naive(name, res, fa, fb, bs, naive_steps, dev, 1, workers)
         ratio = ours / naive if naive > 0 else float("nan")
         tflops = flops * ours / (2 * bs) / 1e12
         tag = f"{name} ({res}px, b{bs})"
