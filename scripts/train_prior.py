@@ -84,10 +84,10 @@ def main() -> None:
                            batch_size=args.batch_size, seed=args.seed, device=args.device,
                            threads=1 if args.device == "cpu" else None, time=left, progress=False,
                            preview_every=1000, save_every=2000)
-        export_compact(work / "model", out if target == args.iterations else out.parent / f"{out.name}@{summary.step}")
+        final = target == args.iterations or summary.step < target  # the last one, or out of time
+        export_compact(work / "model", out if final else out.parent / f"{out.name}@{summary.step}")
         print(summary.describe(), flush=True)
-        if summary.step < target:  # out of time
-            export_compact(work / "model", out)
+        if final:
             break
     print(f"{len(facesets)} people ({', '.join(f.name for f in facesets)}); facesets ready in {prep:.0f} s")
     print(f"wrote {out} in {(time.perf_counter() - start) / 60:.1f} min")

@@ -23,8 +23,8 @@ from faceswap.errors import FaceswapError
 
 # convert's default for a face drawn by a detail upsampler (`faceswap refine`):
 # it firms up the eye, brow and lip edges the upsampler drew without halos; 2
-# and more start to etch them. A face that is only a bicubic enlargement of the
-# model's 64 px has no such edges: there sharpening measurably adds nothing to
+# and more start to etch them. A face that is only a bicubic enlargement of what
+# the model drew has no such edges: there sharpening measurably adds nothing to
 # the face's sharpness and brings out the structure of the face underneath (on
 # a real pair, 7.5 % of swapped frames recognised as A instead of 1 %), so the
 # default ("auto") leaves those faces alone.

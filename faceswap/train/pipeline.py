@@ -30,7 +30,6 @@ import torch
 from torch import nn
 
 from faceswap.errors import FaceswapError
-from faceswap.fileio import read_json
 from faceswap.train.checkpoint import (load_swap_model, load_trainer_state, model_meta, resume_meta, save_checkpoint,
                                        warn_facesets)
 from faceswap.train.augment import AugmentConfig
@@ -337,9 +336,11 @@ def train(
 def _prior_resolution(prior: Path) -> int | None:
     """The resolution a prior was trained at, or None when it is not a model
     directory (then _init_from_prior says so in its own words)."""
+    from faceswap.models import read_model_config
+
     try:
-        return int(read_json(prior / "config.json")["extra"]["faceswap"]["resolution"])
-    except (FaceswapError, KeyError, TypeError, ValueError):
+        return int(read_model_config(prior)["extra"]["faceswap"]["resolution"])
+    except (KeyError, TypeError, ValueError):  # ModelError is a ValueError
         return None
 
 
