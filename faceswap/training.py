@@ -33,6 +33,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from faceswap.fileio import write_error
 from faceswap.models.serialization import (
     WEIGHTS_FILE,
     ModelError,
@@ -180,9 +181,12 @@ def save_checkpoint(directory: str | Path, model: nn.Module, optimizer: torch.op
         "rng": _rng_state(),
         "history": [dict(h) for h in state.history],
     }
-    with atomic_write(directory / TRAINER_FILE) as tmp:
-        torch.save(data, tmp)
-        save_model(model, directory, extra={**(extra or {}), "fit": {"step": int(state.step)}})
+    try:
+        with atomic_write(directory / TRAINER_FILE) as tmp:
+            torch.save(data, tmp)
+            save_model(model, directory, extra={**(extra or {}), "fit": {"step": int(state.step)}})
+    except (RuntimeError, OSError) as e:
+        raise write_error(e, directory, "saving the checkpoint (an earlier checkpoint there is intact)") from None
 
 
 _DELETE_TRAINER = ("deleting it resumes the saved weights at their step with a fresh optimizer; "

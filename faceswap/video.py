@@ -180,6 +180,16 @@ def _upright(image: np.ndarray, rotation: int) -> np.ndarray:
     return image
 
 
+def frame_names(files: list[Path]) -> list[str]:
+    """A name per image for what is written from it: its stem, or, where two
+    images share a stem (`03.jpg`, `03.png`), the stem with the extension
+    (`03_jpg`, `03_png`), so that no output overwrites another."""
+    from collections import Counter
+
+    stems = Counter(f.stem for f in files)
+    return [f.stem if stems[f.stem] == 1 else f"{f.stem}_{f.suffix.lstrip('.').lower()}" for f in files]
+
+
 class FrameReader:
     """Iterate the frames of a video, an image, or a folder of images.
 
@@ -216,6 +226,7 @@ class FrameReader:
             yield from self._iter_video()
 
     def _iter_folder(self, files: list[Path]) -> Iterator[Frame]:
+        names = frame_names(files)
         for index, f in enumerate(files):
             if index < self.start or (index - self.start) % self.every:
                 continue
@@ -225,7 +236,7 @@ class FrameReader:
                 self.skipped.append((str(f), str(e).split(": ", 1)[-1]))
                 continue
             self.frames_read += 1
-            yield Frame(index, f.stem, image)
+            yield Frame(index, names[index], image)
 
     def _iter_video(self) -> Iterator[Frame]:
         with _open_video(self.path) as container:
@@ -255,7 +266,7 @@ class FrameReader:
 class VideoWriter:
     """Write RGB frames as H.264 mp4, copying the audio of `audio_from`.
 
-    Frames go to `<output>.partial.mp4`; `close()` renames it onto the output.
+    Frames go to `.<output name>.partial.mp4` beside it; `close()` renames it onto the output.
     If the writer is left by an exception, the partial file is closed cleanly
     (it stays playable, holding the frames written so far) and kept under its
     partial name, so a crash never leaves a truncated file at the output path.
@@ -278,7 +289,9 @@ class VideoWriter:
     ):
         self.path = Path(path)
         self.audio_until = audio_until  # seconds of source audio to keep (None: all of it)
-        self.partial = self.path.with_name(self.path.stem + ".partial" + (self.path.suffix or ".mp4"))
+        # hidden and named after the whole output name, so that clearing a killed run's file can
+        # never take a user's own `clip.partial.mp4`
+        self.partial = self.path.with_name(f".{self.path.name}.partial.mp4")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         rate = fps if isinstance(fps, Fraction) else Fraction(fps).limit_denominator(1001000)
         if rate <= 0:

@@ -46,6 +46,7 @@ def test_prepare_output_needs_force(tmp_path):
         prepare_output(folder, force=False, is_dir=True)
     with pytest.raises(FaceswapError, match="not written by faceswap"):
         prepare_output(folder, force=True, is_dir=True)
-    (folder / "alignments.json").write_text("{}")  # a faceset: this program's own
-    prepare_output(folder, force=True, is_dir=True)
-    assert [p.name for p in folder.iterdir()] == [".faceswap-output"]
+    (folder / "alignments.json").write_text("{}")  # a name faceswap uses proves nothing without the marker
+    with pytest.raises(FaceswapError, match="not written by faceswap"):
+        prepare_output(folder, force=True, is_dir=True)
+    assert sorted(p.name for p in folder.iterdir()) == ["alignments.json", "f.png"]

@@ -85,9 +85,13 @@ def test_force_needs_a_folder_faceswap_made(tmp_path):
         prepare_output(mine, force=True, is_dir=True)
     assert (mine / "a.txt").exists()
     out = prepare_output(tmp_path / "made", force=False, is_dir=True)
-    (out / "x.png").write_bytes(b"x")
-    prepare_output(out, force=True, is_dir=True)  # marked as ours: replaced
-    assert not (out / "x.png").exists() and (out / OUTPUT_MARKER).is_file()
+    (out / "000001_0.png").write_bytes(b"x")
+    prepare_output(out, force=True, is_dir=True)  # marked as ours, holding only our names: replaced
+    assert not (out / "000001_0.png").exists() and (out / OUTPUT_MARKER).is_file()
+    (out / "x.png").write_bytes(b"x")  # a file faceswap never writes, in a folder it made: kept, refused
+    with pytest.raises(FaceswapError, match="did not write"):
+        prepare_output(out, force=True, is_dir=True)
+    assert (out / "x.png").read_bytes() == b"x"
 
 
 def test_symlinked_output_and_untagged_file_refused(tmp_path):

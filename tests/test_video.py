@@ -118,7 +118,7 @@ def test_writer_keeps_partial_file_on_crash(tmp_path):
                 w.write(np.zeros((32, 32, 3), np.uint8))
             raise RuntimeError("crash")
     assert not out.exists()
-    partial = tmp_path / "out.partial.mp4"
+    partial = tmp_path / ".out.mp4.partial.mp4"
     assert sum(1 for _ in FrameReader(partial)) == 5  # playable, holds what was written
 
 

@@ -41,7 +41,7 @@ class FaceRenderer:
 
         self.model, self.to, self.device = model, to, device
         self.size = int(model.resolution)
-        self.detail = load_detail(model_dir, to, device) if detail is not False else None
+        self.detail = load_detail(model_dir, to, device, self.size) if detail is not False else None
         self.paste_size = self.size * (self.detail.scale if self.detail is not None else PASTE_SCALE)
         self.template = np.asarray(template_points(self.paste_size, coverage), np.float64)
 

@@ -102,9 +102,43 @@ def load_alignments(path: Path, info) -> tuple[dict[int, list[np.ndarray]], floa
     except (KeyError, ValueError, TypeError) as e:
         raise FaceswapError(f"{path}: malformed face entry ({e}); re-extract the faceset") from None
     every = int((doc.get("settings") or {}).get("every") or 1)
-    if every > 1:
+    missing = [] if info.is_image else missing_frames(frames, int(doc.get("done") or 0), every)
+    if missing:
+        _check_gaps(path, missing, every)
+        import warnings
+
+        warnings.warn(f"{path}: {len(missing)} examined frames are missing from the alignments (from frame "
+                      f"{missing[0]}); their faces are interpolated from the frames beside them", stacklevel=2)
+    if every > 1 or missing:
         frames = fill_skipped(frames, every)
+    keys = sorted(frames)
+    for index in missing:  # before the first or after the last listed frame: the nearest one's faces
+        if index not in frames and keys:
+            frames[index] = list(frames[min(keys, key=lambda k: abs(k - index))])
     return frames, doc.get("coverage")
+
+
+MAX_GAP = 12  # frames (half a second at 25 fps) that linear interpolation of a face still follows
+
+
+def missing_frames(frames: dict, done: int, every: int) -> list[int]:
+    """The frames extract examined (every `every`th below `done`) that hold no entry, not even an empty one."""
+    return [i for i in range(0, done, every) if i not in frames]
+
+
+def _check_gaps(path: Path, missing: list[int], every: int) -> None:
+    """Refuse alignments with a run of missing frames too long to interpolate (A's face would show there)."""
+    run_start, prev = missing[0], missing[0]
+    for index in missing[1:] + [None]:
+        if index is not None and index == prev + every:
+            prev = index
+            continue
+        if prev - run_start + 1 > MAX_GAP:
+            raise FaceswapError(f"{path}: frames {run_start}-{prev} are missing from the alignments (more than "
+                                f"{MAX_GAP} in a row); re-run `faceswap extract` on the video to fill them, or leave "
+                                "out --alignments")
+        if index is not None:
+            run_start = prev = index
 
 
 def fill_skipped(frames: dict[int, list[np.ndarray]], every: int) -> dict[int, list[np.ndarray]]:

@@ -40,7 +40,7 @@ from faceswap.convert.files import ImageSink, VideoSink, check_output, load_alig
 from faceswap.convert.masks import MaskMaker, resolve_mask_kind
 from faceswap.convert.smoothing import LandmarkSmoother
 from faceswap.errors import FaceswapError, user_os_error
-from faceswap.fileio import check_writable, remove_stale_temps
+from faceswap.fileio import check_writable, output_path, remove_stale_temps
 
 _END = object()
 
@@ -240,7 +240,7 @@ def convert(
     from faceswap.video import SYNTHETIC_TAGS, FrameReader
 
     start = time.perf_counter()
-    input_path, output, model_dir = Path(input), Path(output), Path(model_dir)
+    input_path, output, model_dir = Path(input), output_path(output), Path(model_dir)
     check_color(color)
     check_blend(blend)
     check_sharpen(sharpen)
@@ -252,10 +252,11 @@ def convert(
     align_path = Path(alignments) if alignments is not None else None
     if align_path is not None and align_path.is_dir():  # a faceset folder
         align_path = align_path / "alignments.json"
-    check_output(input_path, output, force, (model_dir, align_path))
+    in_use = (input_path, model_dir, align_path, *(like or []))
+    check_output(input_path, output, force, in_use)
     check_writable(output)
-    # what a killed convert to this output left: its partial video or image folder
-    remove_stale_temps(output.parent, rf"\.{re.escape(output.name)}\..+\.partial|{re.escape(output.stem)}\.partial\.mp4")
+    # what a killed convert to this output left: its partial video or image folder (never an input)
+    remove_stale_temps(output.parent, rf"\.{re.escape(output.name)}\.(.+\.)?partial(\.mp4)?", keep=in_use)
     frames_lm, align_cov = load_alignments(align_path, info) if align_path is not None else (None, None)
     if like and align_path is not None:
         raise FaceswapError(f"{align_path}: --like chooses faces while detecting; drop --alignments, or pass the "
@@ -288,6 +289,8 @@ def convert(
 
     def read_stage():
         for frame in reader:
+            if stop.is_set():
+                return
             read_q.put(frame)
 
     def locate_stage():
@@ -352,6 +355,11 @@ def convert(
     finally:
         bar.close()
         stop.set()
+        # A stage still inside torch or FFmpeg when the interpreter exits aborts the whole
+        # process ("terminate called without an active exception"): let each one finish first.
+        for t in threads:
+            if t.is_alive():
+                t.join(timeout=30)
         cv2.setNumThreads(cv_threads)
         torch.set_num_threads(torch_threads)
     try:

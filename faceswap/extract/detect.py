@@ -139,6 +139,12 @@ class Detector:
             else:
                 batch = np.stack([images[i] for i in idx])
             self._mtcnn.min_face_size = max(12.0, self.min_size * scale)
+            if min(batch.shape[1:3]) < self._mtcnn.min_face_size:
+                # smaller than the smallest face looked for: MTCNN's image pyramid would have
+                # no level at all (and fail inside facenet-pytorch), so there is no face here
+                for i in idx:
+                    results[i] = Faces.empty()
+                continue
             with torch.inference_mode():
                 boxes, probs, points = self._mtcnn.detect(batch, landmarks=True)
             for j, i in enumerate(idx):

@@ -146,6 +146,22 @@ class Alignments:
         return sum(len(v) for v in self.frames.values())
 
 
+def first_missing_frame(al: Alignments) -> int | None:
+    """The first frame of a video's faceset that extract examined (every
+    `--every`th below `done`) but that has no entry, not even an empty one:
+    frames deleted from alignments.json by hand or by another tool. None when
+    every examined frame is listed, and for folders of images (whose unreadable
+    files leave gaps on purpose, listed under "skipped")."""
+    source = Path(al.source)
+    if source.is_dir() or source.suffix.lower() in IMAGE_EXTS:
+        return None
+    every = int((al.extra.get("settings") or {}).get("every") or 1)
+    for index in range(0, al.done, every):
+        if index not in al.frames:
+            return index
+    return None
+
+
 def landmarks_in_crop(face: dict[str, Any]) -> np.ndarray:
     """The face's five landmarks mapped into its aligned crop, (5, 2) float32."""
     lm = np.asarray(face["landmarks"], np.float64)

@@ -24,11 +24,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from faceswap.errors import FaceswapError
+from faceswap.errors import FaceswapError, user_os_error
 from faceswap.extract.align import DEFAULT_COVERAGE, LandmarkSmoother, align
-from faceswap.extract.faceset import ALIGNMENTS_NAME, Alignments, face_file, fingerprint_mismatch, source_fingerprint
+from faceswap.extract.faceset import (ALIGNMENTS_NAME, Alignments, face_file, fingerprint_mismatch,
+                                      first_missing_frame, source_fingerprint)
 from faceswap.extract.like import like_filter
-from faceswap.fileio import check_writable, remove_output, remove_stale_temps
+from faceswap.fileio import (OUTPUT_MARKER, check_writable, foreign_entries, made_by_faceswap, mark_output_folder,
+                             output_path, remove_output, remove_stale_temps)
 
 SAVE_EVERY_S = 5.0
 # zlib level 1 with the SUB filter: ~2x faster than OpenCV's default, files ~10% larger
@@ -118,23 +120,43 @@ def _write_png(path: Path, image: np.ndarray) -> None:
     if not ok:
         raise FaceswapError(f"{path}: could not encode the face image")
     tmp = path.with_name(f".{path.name}.tmp")
-    buf.tofile(tmp)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:  # not ndarray.tofile: its short-write error names neither file nor cause
+            f.write(buf.tobytes())
+        os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise user_os_error(e, path) from None
 
 
-def _open_output(output: Path, source: Path, settings: dict, force: bool) -> tuple[Alignments | None, bool]:
+def _save_alignments(al: Alignments, output: Path) -> None:
+    try:
+        al.save(output / ALIGNMENTS_NAME)
+    except OSError as e:
+        raise user_os_error(e, output / ALIGNMENTS_NAME) from None
+
+
+def _open_output(output: Path, source: Path, settings: dict, force: bool,
+                 in_use: list[Path]) -> tuple[Alignments | None, bool]:
     """Decide between a fresh output and a resume. Returns (alignments to resume or None, created)."""
     if output.exists() and not output.is_dir():
         raise FaceswapError(f"{output}: exists and is not a folder; choose another output folder")
     if force and output.exists() and any(output.iterdir()):
-        remove_output(output, [source])  # only a folder this program wrote, never one holding the input
-    if not output.exists() or not any(output.iterdir()):
+        remove_output(output, in_use)  # only what this program wrote, never a folder holding an input
+    align_path = output / ALIGNMENTS_NAME
+    if output.is_dir() and made_by_faceswap(output):
+        # what a killed run left half-written: temp files of its PNGs and JSON
+        remove_stale_temps(output, r"\.\d{6,}_\d+\.png\.tmp|\.alignments\.json\..+\.tmp.*", keep=in_use)
+        if not align_path.is_file() and not foreign_entries(output):
+            # stopped before its first alignments.json: nothing is finished, start afresh
+            for p in output.iterdir():
+                if p.name != OUTPUT_MARKER:
+                    shutil.rmtree(p) if p.is_dir() else p.unlink()
+    if not output.exists() or not [p for p in output.iterdir() if p.name != OUTPUT_MARKER]:
         created = not output.exists()
         output.mkdir(parents=True, exist_ok=True)
+        mark_output_folder(output)
         return None, created
-    align_path = output / ALIGNMENTS_NAME
-    if align_path.is_file():  # what a killed run left half-written
-        remove_stale_temps(output, r"\.\d{6}_\d+\.png\.tmp|\.alignments\.json\..+\.tmp.*")
     if not align_path.is_file():
         raise FaceswapError(f"{output}: output folder exists and is not a faceset; choose an empty or new output folder")
     old = Alignments.load(align_path)
@@ -143,6 +165,10 @@ def _open_output(output: Path, source: Path, settings: dict, force: bool) -> tup
     if not same_source or old.extra.get("settings") != settings:
         what = "another source" if not same_source else "other settings"
         raise FaceswapError(f"{output}: holds a faceset of {what}; pass --force to overwrite it")
+    gap = first_missing_frame(old)
+    if gap is not None:  # frames removed from a finished faceset: extract them again from there
+        old.done = min(old.done, gap)
+        old.extra["complete"] = False
     return old, False
 
 
@@ -202,7 +228,7 @@ def extract(
         raise FaceswapError(f"--coverage {coverage}: must be in (0, 2]; 0.75 shows the whole face with a margin")
     if not 0 <= threshold < 1:
         raise FaceswapError(f"--threshold {threshold}: must be in [0, 1)")
-    source, output = Path(input), Path(output)
+    source, output = Path(input), output_path(output)
     reader = FrameReader(source, every=every)  # FaceswapError: missing, empty, not a video
     info = reader.info
     settings = {"size": size, "coverage": coverage, "every": every, "max_faces": max_faces, "min_size": min_size,
@@ -212,7 +238,7 @@ def extract(
     if not rotate:
         settings["rotate"] = False
     check_writable(output)
-    resume, created = _open_output(output, source, settings, force)
+    resume, created = _open_output(output, source, settings, force, [source, *(like or [])])
     al = resume or Alignments(
         source=str(source.resolve()), width=info.width, height=info.height, fps=info.fps,
         frame_count=info.frame_count, size=size, coverage=coverage,
@@ -221,6 +247,9 @@ def extract(
     )
     if resume is not None and resume.extra.get("complete"):
         return _finished_summary(output, resume, progress)
+    # Before the first crop: from its first file on, the folder reads as an unfinished
+    # faceset that the next run resumes (or --force replaces), whatever stops this one.
+    _save_alignments(al, output)
     start = -(-al.done // every) * every  # next frame on the --every grid
     reader = FrameReader(source, every=every, start=start) if start else reader
 
@@ -255,7 +284,7 @@ def extract(
 
     def save() -> None:
         flush()
-        al.save(output / ALIGNMENTS_NAME)
+        _save_alignments(al, output)
 
     def run_chunk(chunk) -> None:
         nonlocal examined
@@ -352,7 +381,7 @@ def extract(
                       f"(--like PHOTO keeps one person, --max-faces 0 keeps all)", stacklevel=2)
     al.extra.update(complete=True, truncated=summary.truncated, frames_read=reader.frames_read,
                     skipped=[list(s) for s in summary.skipped])
-    al.save(output / ALIGNMENTS_NAME)
+    _save_alignments(al, output)
     if progress:
         print(summary, file=sys.stderr)
     return summary
@@ -372,9 +401,10 @@ def _finished_summary(output: Path, al: Alignments, progress: bool) -> ExtractSu
 
 
 def _discard(output: Path, created: bool) -> None:
-    """Remove an output that holds nothing useful, so it cannot pass for a faceset."""
-    align_path = output / ALIGNMENTS_NAME
-    if align_path.exists():
-        align_path.unlink()
-    if created or (output.is_dir() and not any(output.iterdir())):
+    """Remove an output that holds nothing useful, so it cannot pass for a faceset:
+    the folder if this run made it, else only the files this run wrote."""
+    if created:
         shutil.rmtree(output, ignore_errors=True)
+        return
+    for name in (ALIGNMENTS_NAME, OUTPUT_MARKER):
+        (output / name).unlink(missing_ok=True)

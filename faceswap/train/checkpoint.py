@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 from faceswap.errors import FaceswapError
-from faceswap.fileio import check_writable, remove_stale_temps
+from faceswap.fileio import OUTPUT_MARKER, check_writable, made_by_faceswap, remove_stale_temps
 
 TRAINER_FILE = "trainer.pt"
 # every file a model directory holds; nothing else is deleted from one
@@ -116,8 +116,10 @@ def resume_meta(model_dir: Path, preset: str, resolution: int | None, mask: bool
     remove_stale_temps(model_dir, rf"\.({'|'.join(re.escape(n) for n in MODEL_FILES)})\..+\.tmp.*")
     if not model_dir.is_dir() or not any(p for p in model_dir.iterdir() if not p.name.startswith(".")):
         return None
-    if not (model_dir / "config.json").is_file() and all(p.name in MODEL_FILES for p in model_dir.iterdir()):
-        # config.json is written after the weights: without it, the first save never finished
+    if (not (model_dir / "config.json").is_file() and made_by_faceswap(model_dir)
+            and all(p.name in (*MODEL_FILES, OUTPUT_MARKER) for p in model_dir.iterdir())):
+        # config.json is written after the weights: without it, the first save never finished.
+        # Only in a folder this program marked when it made it: these names are common ones.
         warnings.warn(f"{model_dir}: the first checkpoint was never finished (no config.json); starting over")
         for name in MODEL_FILES:
             (model_dir / name).unlink(missing_ok=True)

@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from faceswap.errors import FaceswapError
+from faceswap.fileio import mark_output_folder, output_path
 from faceswap.train.checkpoint import (load_swap_model, load_trainer_state, model_meta, resume_meta, save_checkpoint,
                                        warn_facesets)
 from faceswap.train.augment import AugmentConfig
@@ -166,7 +167,7 @@ def train(
     if dev.type == "cuda" and dev.index is None:
         dev = torch.device("cuda", torch.cuda.current_device())
     p = PRESETS[preset]
-    model_dir = Path(model_dir)
+    model_dir = output_path(model_dir)
 
     meta_old = resume_meta(model_dir, preset, resolution, mask)
     if meta_old is None and init is not None and resolution is None:
@@ -295,6 +296,7 @@ def train(
     t0 = _time.perf_counter()
     if is_main and not meta_old:
         model_dir.mkdir(parents=True, exist_ok=True)
+        mark_output_folder(model_dir)  # before the first file: a half-saved model is still known as ours
     restore = _sigterm_as_interrupt()
     try:
         fit(

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import torch
 
-from faceswap.fileio import atomic_path
+from faceswap.fileio import atomic_path, write_error
 
 COLUMNS = ("A", "A->A", "A->B", "B", "B->B", "B->A")
 
@@ -53,5 +53,5 @@ def save_preview(path: str | Path, grid: np.ndarray, header: bool = True) -> Pat
         img = np.concatenate([strip, img], 0)
     with atomic_path(path) as tmp:
         if not cv2.imwrite(str(tmp), img):
-            raise OSError(f"{path}: could not write the preview image")
+            raise write_error(RuntimeError("cv2.imwrite failed"), path, "writing the preview")
     return path

@@ -41,13 +41,33 @@ def has_detail(model_dir: str | Path, identity: str) -> bool:
     return (detail_dir(model_dir, identity) / "model.safetensors").is_file()
 
 
-def load_detail(model_dir: str | Path, identity: str, device: str | torch.device = "cpu"):
-    """The detail upsampler of `identity` in eval mode, or None when the model has none."""
+def check_detail_resolution(folder: Path, resolution: int) -> None:
+    """Refuse an upsampler taught on another model's faces (a model directory
+    retrained at another resolution keeps its old detail_* folder): it would
+    enlarge faces of the wrong size, or silently fit a different model."""
+    from faceswap.models import ModelError, read_model_config
+
+    try:
+        made_for = (read_model_config(folder).get("extra") or {}).get("faceswap", {}).get("resolution")
+    except ModelError as e:
+        raise FaceswapError(f"{folder}: damaged detail upsampler ({str(e).splitlines()[0]}); "
+                            "run `faceswap refine` again") from None
+    if made_for is not None and int(made_for) != int(resolution):
+        raise FaceswapError(f"{folder}: this detail upsampler was trained for a {made_for} px model, the model is "
+                            f"{resolution} px; delete {folder} and run `faceswap refine` again, or pass --no-detail")
+
+
+def load_detail(model_dir: str | Path, identity: str, device: str | torch.device = "cpu",
+                resolution: int | None = None):
+    """The detail upsampler of `identity` in eval mode, or None when the model has none.
+    resolution: the swap model's, checked against the one the upsampler was trained for."""
     from faceswap.models import ModelError, load_model
 
     folder = detail_dir(model_dir, identity)
     if not has_detail(model_dir, identity):
         return None
+    if resolution is not None:
+        check_detail_resolution(folder, resolution)
     try:
         net = load_model(folder, map_location=device)
     except ModelError as e:
@@ -160,6 +180,8 @@ def refine(
         return {"x": x, "target": torch.stack(t_list)}
 
     out_dir = detail_dir(model_dir, identity)
+    if (out_dir / "config.json").is_file():  # resuming: only an upsampler of this model's resolution
+        check_detail_resolution(out_dir, res)
     net = DetailUpsampler({"scale": scale})
     t0, c0 = _time.perf_counter(), _time.process_time()
 

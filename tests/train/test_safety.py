@@ -18,6 +18,7 @@ import pytest
 
 from faceswap.cli import main
 from faceswap.errors import FaceswapError
+from faceswap.fileio import mark_output_folder
 from faceswap.train import load_swap_model, train
 from faceswap.train.checkpoint import resume_meta
 from faceswap.training import load_trainer_state
@@ -62,6 +63,7 @@ def test_unfinished_first_save_restarts_cleanly(tiny_preset, facesets, tmp_path)
     """The state a kill inside the first save left: weights and temp files, no config.json."""
     model_dir = tmp_path / "m"
     model_dir.mkdir()
+    mark_output_folder(model_dir)  # train marks the folder before its first file
     (model_dir / "model.safetensors").write_bytes(b"\0" * 64)
     (model_dir / ".trainer.pt.abc123.tmp").write_bytes(b"\0" * 64)
     (model_dir / ".config.json.def456.tmp").write_text("{")
@@ -76,6 +78,14 @@ def test_unfinished_first_save_restarts_cleanly(tiny_preset, facesets, tmp_path)
     with pytest.raises(FaceswapError, match="not a swap model"):
         _train(facesets, tmp_path / "other", 1)
     assert (tmp_path / "other" / "notes.txt").exists()
+    # another tool's weights and preview, in a folder faceswap did not make: never deleted
+    (tmp_path / "tool").mkdir()
+    (tmp_path / "tool" / "model.safetensors").write_bytes(b"their weights")
+    (tmp_path / "tool" / "preview.png").write_bytes(b"their preview")
+    with pytest.raises(FaceswapError, match="not a swap model"):
+        _train(facesets, tmp_path / "tool", 1)
+    assert (tmp_path / "tool" / "model.safetensors").read_bytes() == b"their weights"
+    assert (tmp_path / "tool" / "preview.png").read_bytes() == b"their preview"
 
 
 def test_stale_temp_files_removed(tiny_preset, facesets, tmp_path):
