@@ -53,3 +53,39 @@ def needs_identity():
         if os.environ.get("CI"):
             pytest.fail("the identity extra (dlib-bin, face-recognition-models) must be installed under CI")
         pytest.skip("identity extra not installed")
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 4 MiB tmpfs (CI runs as root), to fill up for disk-full tests; unmounted after.
+    Where mounting is not allowed (a user's machine without root) the test skips, but
+    under CI it fails: there it must run."""
+    import subprocess
+
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], capture_output=True)
+    if done.returncode != 0:
+        if os.environ.get("CI"):
+            pytest.fail(f"cannot mount a tmpfs for the disk-full tests under CI: {done.stderr.decode().strip()}")
+        pytest.skip("mounting a tmpfs needs root")
+    try:
+        yield SmallDisk(mount)
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+class SmallDisk:
+    def __init__(self, path: Path):
+        self.path = path
+
+    def fill(self, leave: int = 0) -> None:
+        """Fill the disk until about `leave` bytes are free."""
+        import shutil
+
+        free = shutil.disk_usage(self.path).free
+        with open(self.path / "ballast", "ab") as f:
+            f.write(b"\0" * max(0, free - leave))
+
+    def empty(self) -> None:
+        (self.path / "ballast").unlink(missing_ok=True)

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from faceswap.errors import FaceswapError, user_os_error
-from faceswap.fileio import check_replace, check_version, mark_output_folder, read_json, umask_mode
+from faceswap.fileio import (check_replace, check_version, foreign_entries, mark_output_folder, read_json,
+                             remove_output, umask_mode)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -46,6 +47,10 @@ def check_output(input_path: Path, output: Path, force: bool, in_use: tuple = ()
         if not force:
             raise FaceswapError(f"{output}: output already exists; pass --force to overwrite it")
         check_replace(output, (input_path, *in_use))
+        foreign = foreign_entries(output) if output.is_dir() else []
+        if foreign:
+            raise FaceswapError(f"{output}: holds {foreign[0]}, which faceswap did not write; --force replaces only "
+                                "faceswap's own files: move it out or choose another output")
 
 
 def pick_identity(to: str | None, identities: list[str], meta: dict, model_dir: Path,
@@ -182,8 +187,8 @@ class ImageSink:
     """Writes PNGs (with the synthetic tags as tEXt chunks) into a temporary
     folder beside the output, moved into place only when all succeeded."""
 
-    def __init__(self, output: Path, kind: str, tags: dict[str, str]):
-        self.output, self.kind, self.tags = output, kind, tags
+    def __init__(self, output: Path, kind: str, tags: dict[str, str], in_use: tuple = ()):
+        self.output, self.kind, self.tags, self.in_use = output, kind, tags, in_use
         output.parent.mkdir(parents=True, exist_ok=True)
         self.tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".partial", dir=output.parent))
         os.chmod(self.tmp, umask_mode(0o777))  # mkdtemp makes 0700; the output folder is an ordinary one
@@ -201,8 +206,8 @@ class ImageSink:
             os.replace(self.tmp / self.output.name, self.output)
             shutil.rmtree(self.tmp, ignore_errors=True)
             return
-        if self.output.exists():
-            shutil.rmtree(self.output)
+        if self.output.exists():  # checked again now: the folder may have changed while converting
+            remove_output(self.output, self.in_use)
         os.replace(self.tmp, self.output)
 
     def abort(self) -> None:

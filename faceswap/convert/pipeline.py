@@ -317,7 +317,7 @@ def convert(
                _stage("swap", swap_stage, swapped_q, errors, stop),
                _stage("blend", blend_stage, blended_q, errors, stop)]
     try:
-        sink = VideoSink(output, info, tags) if kind == "video" else ImageSink(output, kind, tags)
+        sink = VideoSink(output, info, tags) if kind == "video" else ImageSink(output, kind, tags, in_use)
     except OSError as e:
         raise user_os_error(e, output) from None
     from tqdm import tqdm
