@@ -55,6 +55,7 @@ class VideoInfo:
     rotation: int = 0
     is_image: bool = False
     rate: Fraction = field(default=Fraction(30))
+    time_base: Fraction | None = None  # of the video stream's timestamps
 
 
 @dataclass
@@ -62,6 +63,7 @@ class Frame:
     index: int
     name: str
     image: np.ndarray  # (H, W, 3) RGB uint8, C-contiguous
+    time: float | None = None  # seconds from the video's first frame (None for images)
 
 
 def is_image_file(path: str | os.PathLike) -> bool:
@@ -166,6 +168,7 @@ def probe(path: str | os.PathLike) -> VideoInfo:
         return VideoInfo(
             path, width, height, float(rate), frames, duration,
             has_audio=bool(container.streams.audio), rotation=rotation, rate=Fraction(rate),
+            time_base=stream.time_base,
         )
 
 
@@ -243,17 +246,22 @@ class FrameReader:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             index = -1
+            first = None
             try:
                 for packet in container.demux(stream):
                     for vframe in packet.decode():
                         index += 1
                         self.frames_read += 1
+                        if vframe.pts is not None and first is None:
+                            first = vframe.pts
                         if index < self.start or (index - self.start) % self.every:
                             continue
                         image = vframe.to_ndarray(format="rgb24")
                         if self.info.rotation:
                             image = _upright(image, self.info.rotation)
-                        yield Frame(index, f"{index:06d}", np.ascontiguousarray(image))
+                        time = (None if vframe.pts is None or vframe.time_base is None
+                                else float((vframe.pts - first) * vframe.time_base))
+                        yield Frame(index, f"{index:06d}", np.ascontiguousarray(image), time)
             except (av.error.InvalidDataError, av.error.FFmpegError) as e:
                 self.truncated = True
                 self.error = f"{type(e).__name__}: {e}"
@@ -286,6 +294,7 @@ class VideoWriter:
         crf: int = 18,
         preset: str = "veryfast",
         audio_until: float | None = None,
+        time_base: Fraction | None = None,
     ):
         self.path = Path(path)
         self.audio_until = audio_until  # seconds of source audio to keep (None: all of it)
@@ -307,8 +316,12 @@ class VideoWriter:
         stream.width, stream.height = width, height
         # yuv420p plays everywhere but needs even sizes; yuv444p keeps odd ones exact.
         stream.pix_fmt = "yuv420p" if width % 2 == 0 and height % 2 == 0 else "yuv444p"
-        stream.codec_context.time_base = Fraction(1) / rate
+        # With the source's time base each frame keeps its source timestamp (write's `time`):
+        # a variable-frame-rate video stays in step with its audio.
+        self.time_base = Fraction(time_base) if time_base else Fraction(1) / rate
+        stream.codec_context.time_base = self.time_base
         stream.options = {"crf": str(crf), "preset": preset}
+        self._last_pts = -1
         self._video = stream
         self._audio_in = None
         self._audio_packets = None
@@ -352,17 +365,21 @@ class VideoWriter:
             packet.stream = self._audio_out
             self._container.mux(packet)
 
-    def write(self, image: np.ndarray) -> None:
-        """Append one RGB uint8 frame of the writer's size."""
+    def write(self, image: np.ndarray, time: float | None = None) -> None:
+        """Append one RGB uint8 frame of the writer's size, at `time` seconds
+        (its source timestamp) or, without one, one frame after the last."""
         if image.shape[:2] != (self.height, self.width):
             raise ValueError(f"frame is {image.shape[1]}x{image.shape[0]}, writer expects {self.width}x{self.height}")
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
-        frame.pts = self.frames
-        frame.time_base = Fraction(1) / self.rate
+        step = Fraction(1) / (self.rate * self.time_base)  # one frame in time-base units
+        pts = round(Fraction(time) / self.time_base) if time is not None else round(self.frames * step)
+        pts = max(pts, self._last_pts + 1)  # strictly increasing, as the muxer requires
+        frame.pts, self._last_pts = pts, pts
+        frame.time_base = self.time_base
         for packet in self._video.encode(frame):
             self._container.mux(packet)
         self.frames += 1
-        now = self.frames / self.rate
+        now = float((pts + step) * self.time_base)
         self._mux_audio_until(now if self.audio_until is None else min(now, self.audio_until))
 
     def _finish(self) -> None:

@@ -308,3 +308,34 @@ def test_a_detail_upsampler_of_another_resolution_is_refused(tmp_path, model, ca
     _one_line_error(capsys, "detail_b", "128 px", "32 px")
     assert main(["convert", str(tmp_path / "p.png"), "-m", str(model), "-o", str(tmp_path / "o.png"),
                  "--no-detail", "--no-progress"]) == 0
+
+
+def test_a_variable_frame_rate_video_keeps_its_timestamps(tmp_path, model):
+    """Frames 40 ms apart, every third 120 ms: a constant-rate output would drift from the audio."""
+    from fractions import Fraction
+
+    from faceswap.convert import convert
+
+    src = tmp_path / "vfr.mp4"
+    with av.open(str(src), "w") as out:
+        s = out.add_stream("libx264", rate=25)
+        s.width = s.height = 64
+        s.pix_fmt = "yuv420p"
+        s.codec_context.time_base = Fraction(1, 1000)
+        t = 0
+        for i in range(30):
+            frame = av.VideoFrame.from_ndarray(np.full((64, 64, 3), i * 8, np.uint8), format="rgb24")
+            frame.pts, frame.time_base = t, Fraction(1, 1000)
+            for p in s.encode(frame):
+                out.mux(p)
+            t += 40 if i % 3 else 120
+        for p in s.encode():
+            out.mux(p)
+
+    def times(path):
+        with av.open(str(path)) as c:
+            return [float(f.pts * f.time_base) for f in c.decode(video=0)]
+
+    convert(src, model, tmp_path / "o.mp4", progress=False)
+    want, got = times(src), times(tmp_path / "o.mp4")
+    assert len(got) == len(want) == 30 and max(abs(a - b) for a, b in zip(want, got)) < 0.002

@@ -220,12 +220,13 @@ class VideoSink:
 
         try:
             self.writer = VideoWriter(output, info.rate if info.rate else info.fps, info.width, info.height,
-                                      audio_from=info.path if info.has_audio else None, metadata=tags)
+                                      audio_from=info.path if info.has_audio else None, metadata=tags,
+                                      time_base=info.time_base)
         except OSError as e:  # PyAV's errors may not carry the path
             raise user_os_error(e, output) from None
 
     def write(self, frame) -> None:
-        self.writer.write(frame.image)
+        self.writer.write(frame.image, frame.time)
 
     def close(self) -> None:
         self.writer.close()
