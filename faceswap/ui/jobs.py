@@ -34,6 +34,7 @@ class Job:
     id: int
     task: str
     outputs: list[Path]
+    inputs: list[Path] = field(default_factory=list)
     proc: subprocess.Popen | None = None
     state: str = "running"  # running | done | failed | stopped
     done: int = 0
@@ -75,16 +76,22 @@ class Jobs:
         self._jobs: list[Job] = []
         self._env = env
 
-    def start(self, task: str, kwargs: dict, outputs: list[Path]) -> Job:
-        """Run faceswap.<task>(**kwargs) in a worker; refuse if another running
-        job writes an output that is, contains or lies inside one of `outputs`."""
+    def start(self, task: str, kwargs: dict, outputs: list[Path], inputs: list[Path | None] = ()) -> Job:
+        """Run faceswap.<task>(**kwargs) in a worker; refuse if one of `outputs`
+        is, contains or lies inside an output or an input of a running job
+        (replacing a faceset a training run reads would change it mid-run)."""
         outputs = [Path(p).resolve() for p in outputs]
+        inputs = [Path(p).resolve() for p in inputs if p is not None]
         with self._lock:
             for job in self._jobs:
-                if job.running and any(_overlaps(a, b) for a in outputs for b in job.outputs):
-                    raise FaceswapError(f"{outputs[0]}: job {job.id} ({job.task}) is already writing there; "
-                                        "wait for it or stop it first")
-            job = Job(id=len(self._jobs) + 1, task=task, outputs=outputs)
+                if not job.running:
+                    continue
+                for a in outputs:
+                    for b, how in [(b, "writing") for b in job.outputs] + [(b, "reading") for b in job.inputs]:
+                        if _overlaps(a, b):
+                            raise FaceswapError(f"{a}: job {job.id} ({job.task}) is already {how} there ({b}); "
+                                                "wait for it or stop it first")
+            job = Job(id=len(self._jobs) + 1, task=task, outputs=outputs, inputs=inputs)
             spec = json.dumps({"task": task, "kwargs": {k: (str(v) if isinstance(v, Path) else v)
                                                         for k, v in kwargs.items()}})
             env = dict(os.environ if self._env is None else self._env)
@@ -157,8 +164,9 @@ class Jobs:
         with self._lock:
             return [j for j in self._jobs if j.running]
 
-    def stop(self, job: Job, sig: int = signal.SIGINT) -> None:
-        """Stop like Ctrl-C: train saves a checkpoint, then the worker exits."""
+    def stop(self, job: Job, sig: int = signal.SIGTERM) -> None:
+        """Stop like Ctrl-C: train saves a checkpoint, then the worker exits. SIGTERM,
+        not SIGINT: a server started with SIGINT ignored (nohup, `&`) passes that on."""
         if job.running and job.proc is not None and job.proc.poll() is None:
             job.proc.send_signal(sig)
 

@@ -61,6 +61,62 @@ class Root:
             raise FaceswapError(f"{raw}: no such file or folder under {self.main}")
         return real
 
+    def inside(self, path: str | os.PathLike) -> Path | None:
+        """The real path of a file the page derived itself (a model's preview,
+        a faceset's crops, a job's output), or None when it lies outside the
+        root: a symlink planted inside the root must not let the page read,
+        serve or hand Gradio a file outside it. Checked at the moment of use."""
+        real = Path(path).resolve()
+        return real if self.contains(real) else None
+
+    def read_bytes(self, path: str | os.PathLike) -> bytes | None:
+        """The bytes of a file under the root, or None when it is missing or lies
+        outside. Opened without following a final symlink, and the opened file's
+        own path is checked again (a link swapped in between is caught)."""
+        real = self.inside(path)
+        if real is None:
+            return None
+        try:
+            fd = os.open(real, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:
+            return None
+        with os.fdopen(fd, "rb") as f:
+            opened = Path(f"/proc/self/fd/{fd}")
+            if opened.exists() and not self.contains(Path(os.readlink(opened))):
+                return None
+            return f.read()
+
+    def read_image(self, path: str | os.PathLike):
+        """An image under the root as RGB uint8 (None when missing, unreadable or
+        outside): the page hands Gradio pixels, never a path to copy or serve."""
+        import cv2
+        import numpy as np
+
+        data = self.read_bytes(path)
+        if not data:
+            return None
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        return None if image is None else np.ascontiguousarray(image[:, :, ::-1])
+
+    def new_file(self, folder: str | os.PathLike, name: str):
+        """Create a new file `name` in `folder` (made under the root if missing)
+        and return it open for writing; never follows a symlink and never
+        replaces anything: an existing name gets a numbered one instead."""
+        base = self.resolve(folder, "folder")
+        base.mkdir(parents=True, exist_ok=True)
+        base = self.inside(base)  # mkdir through a link made since: check the real folder again
+        if base is None or base.is_symlink():
+            raise FaceswapError(f"{folder}: outside the folders this page may use ({self.describe()})")
+        stem, suffix = Path(name).stem, Path(name).suffix
+        for n in range(1000):
+            candidate = base / (f"{stem}{suffix}" if n == 0 else f"{stem}-{n}{suffix}")
+            try:
+                fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o666)
+            except FileExistsError:
+                continue
+            return candidate, os.fdopen(fd, "wb")
+        raise FaceswapError(f"{folder}: too many files named {name}; remove some")
+
     def relative(self, path: str | os.PathLike) -> str:
         """How the page shows a path: relative to the root folder that holds it."""
         real = Path(path).resolve()

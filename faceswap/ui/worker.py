@@ -12,6 +12,7 @@ saves a checkpoint first).
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import traceback
 
@@ -41,6 +42,10 @@ def _describe(task: str, result) -> dict:
 def main(argv: list[str]) -> int:
     from faceswap.errors import FaceswapError
 
+    # A server started under nohup or with `&` hands its children SIGINT ignored; Stop
+    # sends SIGTERM. Both become the KeyboardInterrupt that makes train save and return.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     spec = json.loads(argv[0])
     task = spec["task"]
     module, name = TASKS[task]

@@ -176,7 +176,7 @@ def listen(ctx: Context, w: SimpleNamespace) -> None:
         kwargs = dict(input=src, model_dir=mdl, output=out, to=to or None, alignments=align, mask=mask,
                       mask_erode=float(erode), mask_blur=float(blur), color=color, blend=blend, sharpen=float(sharpen),
                       smooth=bool(smooth), watermark=watermark or None, force=bool(force), device=ctx.device, progress=True)
-        return status_html(ctx.jobs.start("convert", kwargs, [out]))
+        return status_html(ctx.jobs.start("convert", kwargs, [out], inputs=[src, mdl, align]))
 
     def tick(seen):
         job = ctx.jobs.latest("convert")
@@ -185,7 +185,8 @@ def listen(ctx: Context, w: SimpleNamespace) -> None:
         mark = (job.id, job.state)
         if mark == seen or job.running:
             return status_html(job), gr.update(), gr.update(), seen
-        video = str(job.outputs[0]) if job.state == "done" and job.outputs[0].is_file() else None
+        real = ctx.root.inside(job.outputs[0]) if job.state == "done" else None
+        video = str(real) if real is not None and real.is_file() else None
         return status_html(job), converted_videos(ctx), video, mark
 
     settings = [w.video, w.model, w.to, w.alignments, w.frame, w.smooth, w.mask, w.erode, w.blur, w.color, w.blend,

@@ -18,7 +18,7 @@ def render(ctx: Context) -> SimpleNamespace:
     w.start = gr.Button("Run the demo", variant="primary", elem_id="demo-start")
     w.status = gr.HTML(status_html(None), elem_id="demo-status")
     with gr.Row():
-        w.picture = gr.Image(label="Original | swapped", type="filepath", interactive=False)
+        w.picture = gr.Image(label="Original | swapped", type="numpy", interactive=False)
         w.video = gr.Video(label="Swapped clip", interactive=False)
     w.timer = gr.Timer(1.0)
     w.seen = gr.State(None)
@@ -41,7 +41,10 @@ def listen(ctx: Context, w: SimpleNamespace) -> None:
         mark = (job.id, job.state)
         if mark == seen or job.running or job.state != "done":
             return status_html(job), gr.update(), gr.update(), mark if not job.running else seen
-        return status_html(job), job.result.get("picture"), job.result.get("swapped"), mark
+        picture, video = job.result.get("picture"), job.result.get("swapped")
+        video = ctx.root.inside(video) if video else None
+        return (status_html(job), ctx.root.read_image(picture) if picture else None,
+                str(video) if video else None, mark)
 
     w.start.click(start, None, w.status)
     w.timer.tick(tick, w.seen, [w.status, w.picture, w.video, w.seen], show_progress="hidden")

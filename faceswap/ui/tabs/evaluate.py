@@ -41,7 +41,8 @@ def listen(ctx: Context, w: SimpleNamespace) -> None:
                       model_dir=ctx.root.resolve(model, "model", must_exist=True),
                       every=number(every, 1), device=ctx.device)
         # it writes nothing: its "output" is only a claim that stops a second identical run
-        job = ctx.jobs.start("evaluate", kwargs, [kwargs["swapped"].with_suffix(".evaluate")])
+        job = ctx.jobs.start("evaluate", kwargs, [kwargs["swapped"].with_suffix(".evaluate")],
+                             inputs=[kwargs["original"], kwargs["swapped"], kwargs["model_dir"]])
         return status_html(job)
 
     def tick(seen):

@@ -49,8 +49,14 @@ def _default_output(ctx: Context, value: str | None) -> str:
     return f"faces/{Path(value).stem}"
 
 
-def _faces(folder: Path, limit: int = 36) -> list[str]:
-    return [str(p) for p in sorted(folder.glob("*.png"))[:limit]] if folder.is_dir() else []
+def _faces(ctx: Context, folder: Path, limit: int = 36) -> list:
+    """The first crops of a faceset as pixels with their names; a file that is
+    (or leads through) a link out of the root is left out."""
+    real = ctx.root.inside(folder)
+    if real is None or not real.is_dir():
+        return []
+    faces = ((ctx.root.read_image(p), p.name) for p in sorted(real.glob("*.png"))[:limit])
+    return [(image, name) for image, name in faces if image is not None]
 
 
 def listen(ctx: Context, w: SimpleNamespace) -> None:
@@ -63,16 +69,16 @@ def listen(ctx: Context, w: SimpleNamespace) -> None:
         kwargs = dict(input=src, output=out, size=number(size, 256), every=number(every, 1),
                       max_faces=int(max_faces or 0), min_size=number(min_size, 40), threshold=float(threshold),
                       force=bool(force), device=ctx.device, progress=True)
-        job = ctx.jobs.start("extract", kwargs, [out])
+        job = ctx.jobs.start("extract", kwargs, [out], inputs=[src])
         return status_html(job), ctx.root.relative(out)
 
     @one_line
     def upload(file):
         if not file:
             return gr.update()
-        dest = ctx.root.main / "uploads" / Path(file).name
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(file, dest)
+        dest, out = ctx.root.new_file("uploads", Path(file).name)  # never over an existing file or link
+        with out, open(file, "rb") as src:
+            shutil.copyfileobj(src, out)
         return gr.update(choices=ctx.root.videos(), value=ctx.root.relative(dest))
 
     def tick(seen):
@@ -82,7 +88,7 @@ def listen(ctx: Context, w: SimpleNamespace) -> None:
         mark = (job.id, job.state)
         gallery = gr.update()
         if mark != seen and not job.running:
-            gallery = _faces(job.outputs[0])
+            gallery = _faces(ctx, job.outputs[0])
         return status_html(job), gallery, mark
 
     w.start.click(start, [w.input, w.output, w.size, w.every, w.max_faces, w.min_size, w.threshold, w.force],

@@ -47,7 +47,7 @@ def render(ctx: Context) -> SimpleNamespace:
                 w.refresh = gr.Button("Refresh lists", size="sm")
             w.status = gr.HTML(status_html(None), elem_id="train-status")
         with gr.Column(scale=3):
-            w.preview = gr.Image(label="Preview (rows: A, A->A, A->B, B, B->B, B->A)", type="filepath",
+            w.preview = gr.Image(label="Preview (rows: A, A->A, A->B, B, B->B, B->A)", type="numpy",
                                  interactive=False, elem_id="train-preview")
             w.loss = gr.LinePlot(x="step", y="loss", color="identity", label="Loss", height=240,
                                  elem_id="train-loss")
@@ -90,7 +90,7 @@ def listen(ctx: Context, w: SimpleNamespace) -> None:
                       iterations=steps,  # train()'s iterations is the total step count
                       batch_size=number(batch), preview_every=number(preview_every, 100),
                       save_every=number(save_every, 500), mask=bool(mask), device=ctx.device, progress=True)
-        job = ctx.jobs.start("train", kwargs, [out])
+        job = ctx.jobs.start("train", kwargs, [out], inputs=[fa, fb])
         job.total = steps
         return status_html(job)
 
@@ -113,7 +113,7 @@ def listen(ctx: Context, w: SimpleNamespace) -> None:
         png, pt = folder / "preview.png", folder / "trainer.pt"
         mark = (str(png), png.stat().st_mtime) if png.is_file() else None
         if mark != seen.get("preview"):
-            preview, marks["preview"] = (str(png) if mark else None), mark
+            preview, marks["preview"] = (ctx.root.read_image(png) if mark else None), mark
         mark = (str(pt), pt.stat().st_mtime) if pt.is_file() else None
         if mark != seen.get("loss"):
             try:
