@@ -162,6 +162,10 @@ def train_demo_model(faces_a, faces_b, model_dir, iterations: int, *, seed: int 
     return summary
 
 
+# what demo() writes into its folder; --force replaces these and nothing else there
+DEMO_LAYOUT = ("clips", "faces", "model", "a_as_b.mp4", "side_by_side.png")
+
+
 def demo(output: str | os.PathLike = "demo-output", *, train: bool = False, iterations: int = 3000,
          device: str | None = None, force: bool = False, progress: bool = True) -> DemoResult:
     """Run the whole path on the bundled faces and write `output/`.
@@ -179,7 +183,7 @@ def demo(output: str | os.PathLike = "demo-output", *, train: bool = False, iter
     from faceswap.extract import extract
 
     start = time.perf_counter()
-    out = prepare_output(output, force=force, is_dir=True)
+    out = prepare_output(output, force=force, is_dir=True, own=DEMO_LAYOUT)
     out.mkdir(parents=True, exist_ok=True)
     say = print if progress else (lambda *a, **k: None)
     say(f"faceswap demo: {IDENTITIES['a']} -> {IDENTITIES['b']}, writing {out}/")

@@ -102,7 +102,8 @@ def write_image(path: str | os.PathLike, image: np.ndarray) -> None:
     ok, buf = cv2.imencode(path.suffix or ".png", np.ascontiguousarray(image[:, :, ::-1]))
     if not ok:
         raise FaceswapError(f"{path}: cannot encode an image with this extension")
-    buf.tofile(path)
+    with open(path, "wb") as f:  # not ndarray.tofile: its short-write error names neither file nor cause
+        f.write(buf.tobytes())
 
 
 def _open_video(path: Path) -> av.container.InputContainer:
