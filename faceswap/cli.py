@@ -278,6 +278,21 @@ def convert(
     typer.echo(str(summary))
 
 
+@app.command()
+def export(
+    model_dir: Path = typer.Argument(..., help="A model directory made by `faceswap train`."),
+    output: Path = typer.Option(..., "--output", "-o", help="The file to write: .onnx (ONNX Runtime) or .dfm (DeepFaceLive)."),
+    format: Optional[str] = typer.Option(None, "--format", help="onnx | dfm (default: from the output's suffix)."),
+    to: Optional[str] = typer.Option(None, "--to", help="Identity (or faceset name) whose face is painted (default: the other one)."),
+    detail: bool = typer.Option(True, "--detail/--no-detail", help="Include the model's detail upsampler when it has one."),
+    force: bool = typer.Option(False, "--force", "-f", help="Overwrite an existing output faceswap wrote."),
+) -> None:
+    """Export a swap model as one ONNX graph, for ONNX Runtime (.onnx) or DeepFaceLive (.dfm)."""
+    from faceswap.convert.export import export as run_export
+
+    typer.echo(str(run_export(model_dir, output, format=format, to=to, detail=detail, force=force)))
+
+
 # ---- end convert -------------------------------------------------------------
 
 # ---- demo and evaluate ---------------------------------------------------------------

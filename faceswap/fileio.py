@@ -195,6 +195,11 @@ def _tagged_file(path: Path) -> bool:
 
             with av.open(str(path)) as c:
                 return c.metadata.get("synthetic_media") == "true"
+        if path.suffix.lower() in (".onnx", ".dfm"):  # `faceswap export`'s graphs carry the tag as metadata
+            import onnx
+
+            props = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
+            return props.get("synthetic_media") == "true" and props.get("generator", "").startswith("faceswap")
     except Exception:  # unreadable: not recognisably ours
         return False
     return False
