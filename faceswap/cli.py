@@ -293,6 +293,25 @@ def export(
     typer.echo(str(run_export(model_dir, output, format=format, to=to, detail=detail, force=force)))
 
 
+@app.command()
+def live(
+    source: str = typer.Option(..., "--source", help="A camera index (0), a stream URL or a video file (played at its own frame rate)."),
+    model_dir: Path = typer.Option(..., "--model-dir", "-m", help="A model directory made by `faceswap train`, or a .onnx from `faceswap export`."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Also write the swapped feed to this .mp4 (labelled as synthetic)."),
+    window: bool = typer.Option(False, "--window", help="Show the swapped feed in a window (needs an OpenCV with a GUI)."),
+    virtual_camera: bool = typer.Option(False, "--virtual-camera", help="Send the swapped feed to a virtual camera (needs pyvirtualcam and a loopback device)."),
+    to: Optional[str] = typer.Option(None, "--to", help="Identity (or faceset name) whose face is painted (default: the other one)."),
+    detail: bool = typer.Option(True, "--detail/--no-detail", help="Upscale faces with the model's detail upsampler when it has one."),
+    seconds: Optional[float] = typer.Option(None, "--seconds", help="Stop after this many seconds (default: at the end of the source, or Ctrl-C)."),
+    device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, cuda:N (default: GPU when present)."),
+) -> None:
+    """Swap the faces of a camera, stream or video as the frames arrive, dropping frames rather than falling behind."""
+    from faceswap.convert.live import live as run_live
+
+    run_live(source, model_dir, output=output, window=window, virtual_camera=virtual_camera, to=to, detail=detail,
+             seconds=seconds, device=device)
+
+
 # ---- end convert -------------------------------------------------------------
 
 # ---- demo and evaluate ---------------------------------------------------------------
