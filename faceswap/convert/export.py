@@ -122,10 +122,9 @@ def export(model_dir: str | os.PathLike, output: str | os.PathLike, *, format: s
     existing output without `force`."""
     import time
 
-    from faceswap import __version__
     from faceswap.convert.files import pick_identity
     from faceswap.extract.align import DEFAULT_COVERAGE
-    from faceswap.fileio import atomic_path, check_replace, output_path
+    from faceswap.fileio import check_replace, output_path
     from faceswap.train import load_swap_model
     from faceswap.train.refine import load_detail
 
@@ -142,10 +141,23 @@ def export(model_dir: str | os.PathLike, output: str | os.PathLike, *, format: s
     model, meta = load_swap_model(model_dir, "cpu")
     model.eval()
     ident = pick_identity(to, list(model.identities), meta, model_dir)
-    source = next((i for i in model.identities if i != ident), ident)
     res = int(model.resolution)
     coverage = float(meta.get("coverage") or DEFAULT_COVERAGE)
     up = load_detail(model_dir, ident, "cpu", res) if detail else None
+    paste = write_graph(model, ident, up, coverage, output, format)
+    return ExportSummary(output, format, ident, res, paste, coverage, time.perf_counter() - start)
+
+
+def write_graph(model, ident: str, up, coverage: float, output: Path, format: str = "onnx") -> int:
+    """Write the graph of `model` painting `ident` (with the detail upsampler `up`
+    or None) to `output` atomically; returns the paste size P of its faces."""
+    import warnings
+
+    from faceswap import __version__
+    from faceswap.fileio import atomic_path, write_error
+
+    res = int(model.resolution)
+    source = next((i for i in model.identities if i != ident), ident)
     paste = res * (up.scale if up is not None else 1)
     graph = _SwapGraph(model, ident, up, _face_mask(res, coverage)).eval()
     if format == "onnx":
@@ -158,23 +170,19 @@ def export(model_dir: str | os.PathLike, output: str | os.PathLike, *, format: s
                                                            "out_celeb_face_mask:0"]
         axes = {"in_face:0": {0: "n"}, "out_face_mask:0": {0: "n"}, "out_celeb_face:0": {0: "n"},
                 "out_celeb_face_mask:0": {0: "n"}}
-    import warnings
-
     with atomic_path(output) as tmp, torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the tracer's notes about shape checks it folds away
         try:
             torch.onnx.export(module, args, str(tmp), input_names=inputs, output_names=outputs,
                               dynamic_axes=axes, opset_version=OPSET, dynamo=False)
         except (RuntimeError, OSError) as e:
-            from faceswap.fileio import write_error
-
             raise write_error(e, output, "exporting the model") from None
         _stamp(tmp, {"faceswap_format": format, "resolution": str(res), "paste_size": str(paste),
                      "coverage": f"{coverage:g}", "identity": ident, "generator": f"faceswap {__version__}",
                      "synthetic_media": "true",
                      "note": "face-swap model: every image it makes is synthetic media; swap only faces of "
                              "people who agreed to it"})
-    return ExportSummary(output, format, ident, res, paste, coverage, time.perf_counter() - start)
+    return paste
 
 
 def _stamp(path: Path, props: dict[str, str]) -> None:

@@ -114,3 +114,20 @@ def test_export_bad_input_is_one_line(tmp_path, capsys, exported):
     (tmp_path / "theirs.onnx").write_bytes(b"someone else's model")
     assert main(["export", str(DEMO), "-o", str(tmp_path / "theirs.onnx"), "--force"]) == 1
     assert (tmp_path / "theirs.onnx").read_bytes() == b"someone else's model"
+
+
+def test_convert_runs_the_model_through_onnx_runtime_with_the_same_faces():
+    from faceswap.convert.faces import FaceRenderer
+    from faceswap.train import load_swap_model
+
+    model, _ = load_swap_model(DEMO)
+    rng = np.random.default_rng(0)
+    crops = [rng.integers(0, 255, (128, 128, 3), dtype=np.uint8) for _ in range(3)]
+    for detail in (True, False):
+        fast = FaceRenderer(model, DEMO, "b", 0.75, torch.device("cpu"), detail=detail)  # auto: ONNX Runtime
+        ref = FaceRenderer(model, DEMO, "b", 0.75, torch.device("cpu"), detail=detail, backend="torch")
+        assert fast.backend == "onnx" and ref.backend == "torch"
+        for (f, m), (g, n) in zip(fast.swap(crops), ref.swap(crops)):
+            assert f.shape == g.shape == (fast.paste_size, fast.paste_size, 3)
+            assert np.abs(f.astype(int) - g.astype(int)).max() <= 2
+            assert np.abs(m - n).max() < 1e-3

@@ -34,8 +34,8 @@ def test_preview_matches_convert(portrait, tmp_path, settings):
 def test_setting_changes_reuse_the_model_pass(portrait):
     preview = FramePreview(portrait, DEMO_MODEL, to="b", device="cpu")
     calls = []
-    swap = preview.model.swap
-    preview.model.swap = lambda *a, **k: calls.append(1) or swap(*a, **k)
+    swap = preview.renderer.swap  # the model pass, whichever backend runs it
+    preview.renderer.swap = lambda *a, **k: calls.append(1) or swap(*a, **k)
     frame = preview.swap(0)
     images = [preview.render(preview.swap(0), **s) for s in
               (dict(color="none"), dict(color="hist"), dict(blend="poisson"), dict(mask="box", mask_blur=12.0),
