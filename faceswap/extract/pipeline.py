@@ -193,6 +193,7 @@ def extract(
     rotate: bool = True,
     force: bool = False,
     progress: bool = True,
+    threads: int | str | None = "auto",
 ) -> ExtractSummary:
     """Detect, align and crop the faces of `input` into the faceset folder `output`.
 
@@ -256,6 +257,7 @@ def extract(
     try:
         detector = Detector(device=device, min_size=min_size, detect_size=detect_size)
         chooser = like_filter(like, like_threshold, detector)
+        _pick_threads(detector, info, threads, progress)
     except BaseException:
         if resume is None:  # leave no empty folder behind a failed start
             _discard(output, created)
@@ -385,6 +387,22 @@ def extract(
     if progress:
         print(summary, file=sys.stderr)
     return summary
+
+
+def _pick_threads(detector, info, threads, progress: bool) -> None:
+    """Torch threads for detection as train chooses them: on a CPU, "auto" times a
+    detection on a frame of this video's size with one thread and with all cores
+    and keeps the faster (with another program busy on one of two cores, two
+    threads made the same extract 7x slower than one)."""
+    from faceswap.runtime import pick_threads
+
+    if detector.device.type != "cpu":
+        return
+    rng = np.random.default_rng(0)
+    frame = rng.integers(0, 255, (info.height, info.width, 3), dtype=np.uint8)
+    _, how = pick_threads(threads, lambda: detector.detect([frame]), repeats=1)
+    if progress:
+        print(f"extract: torch threads {how}", file=sys.stderr, flush=True)
 
 
 def _finished_summary(output: Path, al: Alignments, progress: bool) -> ExtractSummary:
