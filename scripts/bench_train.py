@@ -7,8 +7,10 @@ naive: the same model and loss, per-sample numpy/cv2 augmentation (warpAffine
        similarity + remap of an upsampled random grid) in a torch DataLoader on
        the CPU, and a plain fp32 loop (Adam, no autocast).
 
-Prints faces/s (2 x batch per step: A and B) for each, their ratio, and the
-share of step time spent waiting for data. Figures last.
+Prints faces/s (2 x batch per step: A and B) for each, their ratio, the
+share of step time spent waiting for data, and the achieved GFLOP/s of our
+step (its FLOPs counted by torch) against the device's matmul peak measured
+in the same run. Figures last.
 
     python scripts/bench_train.py                       # every preset, few steps
     python scripts/bench_train.py --presets lightweight --steps 20 --device cuda
@@ -140,6 +142,36 @@ def bench_naive(preset: str, res: int, fa: np.ndarray, fb: np.ndarray, bs: int, 
     return steps * 2 * bs / total, data_time / total
 
 
+def step_flops(preset: str, res: int, bs: int, dev: torch.device) -> float:
+    """Floating-point operations of one training step (A and B, forward and backward),
+    counted by torch's FlopCounterMode (matmuls and convolutions: the work that matters)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    torch.manual_seed(0)
+    model = SwapAutoEncoder(model_config(preset, res)).to(dev)
+    trainer = SwapTrainer(model, FaceLoss("l1+dssim", region_weights(res))).to(dev)
+    x = [torch.rand(bs, 3, res, res, device=dev) for _ in range(4)]
+    with FlopCounterMode(display=False) as counter:
+        trainer(*x).loss.backward()
+    return float(counter.get_total_flops())
+
+
+def matmul_peak(dev: torch.device, n: int = 2048, repeats: int = 5) -> float:
+    """Measured matrix-multiply FLOP/s on this device as it is now (fp32 on a CPU with
+    torch's current threads, bf16 on a GPU): the ceiling a training step can approach."""
+    dtype = torch.bfloat16 if dev.type == "cuda" else torch.float32
+    a, b = torch.rand(n, n, device=dev, dtype=dtype), torch.rand(n, n, device=dev, dtype=dtype)
+    a @ b
+    _sync(dev)
+    best = math.inf
+    for _ in range(repeats):
+        t = time.perf_counter()
+        a @ b
+        _sync(dev)
+        best = min(best, time.perf_counter() - t)
+    return 2 * n ** 3 / best
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--presets", nargs="+", default=list(PRESETS), help="names, or NAME@RESOLUTION")
@@ -168,15 +200,19 @@ def main() -> None:
         print(f"{name}: {steps} steps, batch {bs}, {res} px on {dev} ...", flush=True)
         ours, ours_wait = bench_ours(name, res, fa, fb, bs, steps, dev, args.warmup)
         naive, naive_wait = bench_naive(name, res, fa, fb, bs, steps, dev, args.warmup, workers)
-        rows.append((name, res, bs, steps, ours, naive, ours_wait, naive_wait))
+        flops = step_flops(name, res, bs, dev)
+        rows.append((name, res, bs, steps, ours, naive, ours_wait, naive_wait, flops * ours / (2 * bs)))
         print(f"  ours {ours:.2f} faces/s, naive {naive:.2f} faces/s", flush=True)
+    peak = matmul_peak(dev)
     device_name = torch.cuda.get_device_name(dev) if gpu else f"CPU ({torch.get_num_threads()} threads)"
-    print(f"\nfaces/s (A and B faces per second of training), {device_name}, torch {torch.__version__}")
+    print(f"\nfaces/s (A and B faces per second of training), {device_name}, torch {torch.__version__}; "
+          f"measured {'bf16' if gpu else 'fp32'} matmul peak {peak / 1e9:.1f} GFLOP/s")
     print(f"{'preset':12s} {'px':>4s} {'batch':>5s} {'steps':>5s} {'ours':>9s} {'naive':>9s} {'ratio':>6s} "
-          f"{'data wait ours':>15s} {'naive':>6s}")
-    for name, res, bs, steps, ours, naive, ow, nw in rows:
+          f"{'data wait ours':>15s} {'naive':>6s} {'GFLOP/s':>9s} {'of peak':>8s}")
+    for name, res, bs, steps, ours, naive, ow, nw, achieved in rows:
         ratio = ours / naive if naive > 0 else math.nan
-        print(f"{name:12s} {res:4d} {bs:5d} {steps:5d} {ours:9.2f} {naive:9.2f} {ratio:5.2f}x {ow:14.1%} {nw:6.1%}")
+        print(f"{name:12s} {res:4d} {bs:5d} {steps:5d} {ours:9.2f} {naive:9.2f} {ratio:5.2f}x {ow:14.1%} {nw:6.1%} "
+              f"{achieved / 1e9:9.1f} {achieved / peak:7.1%}")
 
 
 if __name__ == "__main__":
