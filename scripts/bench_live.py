@@ -68,7 +68,7 @@ def sequential(clip: Path, model: Path, detail: bool) -> dict:
     from faceswap.video import FrameReader
 
     torch.set_num_threads(1)
-    renderer, has_mask, _ = _renderer(model, None, detail, torch.device("cpu"))
+    renderer, has_mask, _ = _renderer(model, None, detail, torch.device("cpu"), backend="torch")
     masks = MaskMaker("learned" if has_mask else "face", renderer.paste_size, renderer.template)
     tracker = Tracker(Detector(device="cpu"), max_faces=0)
     reader = FrameReader(clip)
@@ -108,7 +108,7 @@ def main() -> None:
     for detail in (True, False):
         graph = export(args.model, work / f"m{int(detail)}.onnx", detail=detail).output
         for name, model in (("torch", args.model), ("onnx", graph)):
-            s = live(clip, model, detail=detail, progress=False)
+            s = live(clip, model, detail=detail, backend="torch", progress=False)
             rows.append((f"live, {name}, detail {'on' if detail else 'off'}", s.fps, s.latency(50), s.latency(95),
                          f"{s.dropped}/{s.frames_in}"))
         b = sequential(clip, args.model, detail)

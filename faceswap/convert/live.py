@@ -55,7 +55,14 @@ class Mailbox:
             while self._item is None and not self.closed:
                 self._cv.wait(0.2)
             item, self._item = self._item, None
+            self._cv.notify_all()  # wakes a producer in wait_taken
             return item
+
+    def wait_taken(self) -> None:
+        """Wait until the item waiting here has been taken (or the box is closed)."""
+        with self._cv:
+            while self._item is not None and not self.closed:
+                self._cv.wait(0.2)
 
     def close(self) -> None:
         with self._cv:
@@ -152,7 +159,7 @@ class _OnnxRenderer:
         return out
 
 
-def _renderer(model: Path, to: str | None, detail: bool, device):
+def _renderer(model: Path, to: str | None, detail: bool, device, backend: str = "auto"):
     if model.suffix.lower() == ".onnx":
         r = _OnnxRenderer(model)
         return r, bool(r.swapper.session.get_outputs()), r.detail
@@ -163,7 +170,8 @@ def _renderer(model: Path, to: str | None, detail: bool, device):
 
     net, meta = load_swap_model(model, device)
     ident = pick_identity(to, list(net.identities), meta, model)
-    r = FaceRenderer(net, model, ident, float(meta.get("coverage") or DEFAULT_COVERAGE), device, detail=detail)
+    r = FaceRenderer(net, model, ident, float(meta.get("coverage") or DEFAULT_COVERAGE), device, detail=detail,
+                     backend=backend)
     return r, bool(net.has_mask), r.detail is not None
 
 
@@ -215,12 +223,14 @@ def _sink(output: Path | None, window: bool, virtual_camera: bool, width: int, h
 def live(source: str | os.PathLike | int, model: str | os.PathLike, *, output: str | os.PathLike | None = None,
          window: bool = False, virtual_camera: bool = False, to: str | None = None, detail: bool = True,
          seconds: float | None = None, max_frames: int | None = None, realtime: bool = True,
-         device: str | None = None, progress: bool = True) -> LiveSummary:
+         device: str | None = None, backend: str = "auto", progress: bool = True) -> LiveSummary:
     """Swap the faces of `source` (a camera index, a stream URL or a video file,
     played at its own frame rate when `realtime`) with `model` (a model directory
     or an exported .onnx) as frames arrive, dropping frames rather than falling
     behind. Stops at the end of the source, after `seconds` or `max_frames`
-    input frames, or on Ctrl-C. Returns the figures (fps, latency, drops)."""
+    input frames, or on Ctrl-C. backend: "auto" (ONNX Runtime on a CPU when
+    installed), "torch" or "onnx" for a model directory. Returns the figures
+    (fps, latency, drops)."""
     from faceswap.convert.blend import paste_face, watermark
     from faceswap.convert.masks import MaskMaker
     from faceswap.convert.sharpen import resolve_sharpen
@@ -244,7 +254,7 @@ def live(source: str | os.PathLike | int, model: str | os.PathLike, *, output: s
     dev = pick_device(device)
     torch_threads = torch.get_num_threads()
     torch.set_num_threads(1)  # two busy stages on two cores: a second torch thread each would only contend
-    renderer, has_mask, has_detail = _renderer(model, to, detail, dev)
+    renderer, has_mask, has_detail = _renderer(model, to, detail, dev, backend)
     masks = MaskMaker("learned" if has_mask else "face", renderer.paste_size, renderer.template)
     sharpen = resolve_sharpen(None, has_detail)
     tracker = Tracker(Detector(device=dev), max_faces=0)
@@ -266,6 +276,9 @@ def live(source: str | os.PathLike | int, model: str | os.PathLike, *, output: s
     def locate() -> None:
         smoother, index = None, 0
         while True:
+            # one frame ahead of the swap, no more: locating frames the swap would drop
+            # only takes the CPU from it
+            located.wait_taken()
             item = captured.get()
             if item is None:
                 return
