@@ -6,7 +6,7 @@ of B returns one ModelOutput (loss = loss_a + loss_b); `SwapBatches` makes the
 batches as a pure function of (seed, step) on the training device, so a resumed
 run sees exactly the batches an uninterrupted one would have.
 
-Model directory (see CONTRACTS.md): config.json + model.safetensors (via
+Model directory: config.json + model.safetensors (via
 save_model, metadata under extra["faceswap"]), trainer.pt (optimizer state and
 step, loaded with weights_only=True) and preview.png, each written atomically.
 
@@ -39,6 +39,7 @@ from faceswap.train.losses import FaceLoss, face_mask, region_weights
 from faceswap.train.presets import PRESETS, model_config
 from faceswap.train.preview import preview_grid, save_preview
 from faceswap.train.trainer import SwapTrainer, load_discriminators, save_discriminators
+from faceswap.weights import model_path
 
 __all__ = ["train", "TrainSummary", "SwapTrainer", "load_swap_model", "parse_duration"]
 
@@ -136,7 +137,8 @@ def train(
     init: a prior (`faceswap pretrain`) of the same preset, resolution and
     mask setting to start a new model from: its encoder and both decoders,
     which already draw faces, so the model only has to learn these two people.
-    Without `resolution` the model takes the prior's.
+    A path, or the name of a shipped prior ("prior128", "prior": see
+    faceswap.weights). Without `resolution` the model takes the prior's.
     faces_a / faces_b may also be lists of facesets (merged), as pretrain uses.
     warp: warp the input faces at random (the default). The warp is what makes
     the shared encoder learn faces rather than copy pixels, so a model must
@@ -168,6 +170,8 @@ def train(
         dev = torch.device("cuda", torch.cuda.current_device())
     p = PRESETS[preset]
     model_dir = output_path(model_dir)
+    if init is not None:
+        init = model_path(init, "--init")
 
     meta_old = resume_meta(model_dir, preset, resolution, mask)
     if meta_old is None and init is not None and resolution is None:
