@@ -55,5 +55,7 @@ def model_path(value: str | os.PathLike, option: str = "--init") -> Path:
     text = str(value)
     if os.sep not in text and "/" not in text and text in names():
         return ROOT / text
+    if path.name in names():  # e.g. weights/prior128 typed outside the repository
+        raise FaceswapError(f"{option} {text}: no such folder; the shipped model is named {option} {path.name}")
     have = ", ".join(names()) or "none in this install"
     raise FaceswapError(f"{option} {text}: no such folder, and no shipped model of that name (shipped: {have})")
