@@ -237,14 +237,15 @@ class ProgressBar:
     """The tqdm bar of a training run. Under a time budget it counts seconds
     (elapsed<remaining, the step beside them), since a step total would be
     unknown or meaningless; otherwise steps towards `steps` (None: no total,
-    the run goes on until stopped)."""
+    the run goes on until stopped). Either way the line keeps tqdm's
+    `done/total [` shape, which the web page's job list reads (faceswap.ui.jobs)."""
 
     def __init__(self, desc: str, start: int, steps: int | None = None, time_budget: float | None = None):
         self.timed = time_budget is not None
         self.t0 = time.perf_counter()
         if self.timed:
             self.bar = tqdm(total=max(1, round(time_budget)), desc=desc, dynamic_ncols=True,
-                            bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}{postfix}")
+                            bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total_fmt} [{elapsed}<{remaining}{postfix}]")
         else:
             self.bar = tqdm(total=steps, initial=start, desc=desc, unit="it", dynamic_ncols=True)
 
