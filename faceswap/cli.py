@@ -236,8 +236,9 @@ def refine(
 ) -> None:
     """Train a detail upsampler for one person of a model.
 
-    It redraws what the model's decoder draws (64 or 128 px) at 256 px, with
-    detail learnt from the person's real crops; convert uses it automatically.
+    It enlarges the face the model draws 2 or 4 times (a 64 or 128 px face to
+    256 px, from extract's default 256 px crops), with detail learnt from the
+    person's real crops; convert uses it automatically.
     Resumable: run again to continue."""
     from faceswap.train.pipeline import parse_duration
     from faceswap.train.refine import refine as run_refine

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
 from faceswap import identity
@@ -179,8 +180,6 @@ def load_faceset(folder: str | os.PathLike, size: int | None = None) -> tuple[np
     image (landmarks None). `size` resizes to S x S (landmarks scaled too);
     without it all images must share one size.
     """
-    import cv2  # local: keeps `import faceswap.extract.faceset` light
-
     folder = Path(folder)
     if not folder.is_dir():
         raise FaceswapError(f"{folder}: faceset folder not found; run `faceswap extract VIDEO -o {folder}` first")
