@@ -298,34 +298,39 @@ def convert(
     typer.echo(str(summary))
 
 
-@app.command()
+@app.command(cls=Command)
 def export(
     model_dir: Path = typer.Argument(..., help="A model directory made by `faceswap train`."),
-    output: Path = typer.Option(..., "--output", "-o", help="The file to write: .onnx (ONNX Runtime) or .dfm (DeepFaceLive)."),
-    format: Optional[str] = typer.Option(None, "--format", help="onnx | dfm (default: from the output's suffix)."),
-    to: Optional[str] = typer.Option(None, "--to", help="Identity (or faceset name) whose face is painted (default: the other one)."),
-    detail: bool = typer.Option(True, "--detail/--no-detail", help="Include the model's detail upsampler when it has one."),
-    force: bool = typer.Option(False, "--force", "-f", help="Overwrite an existing output faceswap wrote."),
+    output: Path = typer.Option(..., "--output", "-o", metavar="FILE", help="The file to write: .onnx (ONNX Runtime) or .dfm (DeepFaceLive)."),
+    format: Optional[str] = typer.Option(None, "--format", metavar="onnx|dfm", help="The file's format (default: from the output's suffix)."),
+    to: Optional[str] = typer.Option(None, "--to", metavar="IDENTITY", help="The identity (or faceset name) whose face is painted (default: the other one)."),
+    detail: bool = typer.Option(True, "--detail/--no-detail", help="Include the model's detail upsampler (from `faceswap refine`) when it has one."),
+    force: bool = typer.Option(False, "--force", "-f", help=say.FORCE),
 ) -> None:
-    """Export a swap model as one ONNX graph, for ONNX Runtime (.onnx) or DeepFaceLive (.dfm)."""
+    """Export a swap model as one ONNX graph, .onnx or .dfm.
+
+    An .onnx file runs in ONNX Runtime (`convert` and `live` take it too), a
+    .dfm in DeepFaceLive."""
     from faceswap.convert.export import export as run_export
 
     typer.echo(str(run_export(model_dir, output, format=format, to=to, detail=detail, force=force)))
 
 
-@app.command()
+@app.command(cls=Command)
 def live(
-    source: str = typer.Option(..., "--source", help="A camera index (0), a stream URL or a video file (played at its own frame rate)."),
-    model_dir: Path = typer.Option(..., "--model-dir", "-m", help="A model directory made by `faceswap train`, or a .onnx from `faceswap export`."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Also write the swapped feed to this .mp4 (labelled as synthetic)."),
+    source: str = typer.Option(..., "--source", metavar="SOURCE", help="A camera index (0), a stream URL or a video file (played at its own frame rate)."),
+    model_dir: Path = typer.Option(..., "--model-dir", "-m", metavar="MODEL_DIR", help="A model directory made by `faceswap train`, or a .onnx from `faceswap export`."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", metavar="FILE", help="Also write the swapped feed to this .mp4 (labelled as synthetic)."),
     window: bool = typer.Option(False, "--window", help="Show the swapped feed in a window (needs an OpenCV with a GUI)."),
     virtual_camera: bool = typer.Option(False, "--virtual-camera", help="Send the swapped feed to a virtual camera (needs pyvirtualcam and a loopback device)."),
-    to: Optional[str] = typer.Option(None, "--to", help="Identity (or faceset name) whose face is painted (default: the other one)."),
-    detail: bool = typer.Option(True, "--detail/--no-detail", help="Upscale faces with the model's detail upsampler when it has one."),
+    to: Optional[str] = typer.Option(None, "--to", metavar="IDENTITY", help="The identity (or faceset name) whose face is painted (default: the other one)."),
+    detail: bool = typer.Option(True, "--detail/--no-detail", help="Upscale faces with the model's detail upsampler (from `faceswap refine`) when it has one."),
     seconds: Optional[float] = typer.Option(None, "--seconds", help="Stop after this many seconds (default: at the end of the source, or Ctrl-C)."),
-    device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, cuda:N (default: GPU when present)."),
+    device: Optional[str] = typer.Option(None, "--device", metavar="DEVICE", help=say.DEVICE),
 ) -> None:
-    """Swap the faces of a camera, stream or video as the frames arrive, dropping frames rather than falling behind."""
+    """Swap the faces of a camera, stream or video as the frames arrive.
+
+    Frames are dropped rather than falling behind, so the latency stays bounded."""
     from faceswap.convert.live import live as run_live
 
     run_live(source, model_dir, output=output, window=window, virtual_camera=virtual_camera, to=to, detail=detail,
