@@ -11,8 +11,9 @@ It runs offline on the CPU: `dlib-bin` is a prebuilt wheel and
 This module belongs to no pipeline: evaluate, extract and convert all ask it,
 and it imports none of them; what needs a faceset or a detector lives with the
 stage that owns those (`faceswap.extract.faceset.faceset_reference`,
-`faceswap.extract.like.reference_from_photos`). Everything here is optional (the `identity` extra); `available()` says whether
-it can run and `require()` raises the one-line install hint when it cannot.
+`faceswap.extract.like.reference_from_photos`). Everything here is
+optional (the `identity` extra); `available()` says whether it can run and
+`require()` raises the one-line install hint when it cannot.
 
     faces: RGB uint8 images (H, W, 3) with boxes (x1, y1, x2, y2) in pixels
     embeddings: (N, 128) float32
