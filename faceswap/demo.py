@@ -20,11 +20,16 @@ import av
 import cv2
 import numpy as np
 
+from faceswap import weights
+from faceswap.convert import convert
 from faceswap.errors import FaceswapError
+from faceswap.extract import extract
 from faceswap.fileio import prepare_output
+from faceswap.train import train
+from faceswap.train.refine import refine
 from faceswap.video import FrameReader, write_image
 
-DEMO_MODEL = Path(__file__).resolve().parents[1] / "weights" / "demo"
+DEMO_MODEL = weights.ROOT / "demo"  # the shipped model, wherever this package is installed
 IDENTITIES = {"a": "Eileen Collins (NASA)", "b": "Grace Hopper (US Navy)"}
 
 
@@ -150,8 +155,6 @@ def train_demo_model(faces_a, faces_b, model_dir, iterations: int, *, seed: int 
     """The demo's training recipe: `iterations` steps of the lightweight preset,
     the last `nowarp` of them (default a quarter) on unwarped faces, which draws
     firmer eyes and lips. Returns the TrainSummary of both phases together."""
-    from faceswap.train import train
-
     nowarp = iterations // 4 if nowarp is None else nowarp
     summary = train(faces_a, faces_b, model_dir, iterations=iterations - nowarp, preset="lightweight", seed=seed, **kw)
     kw.pop("init", None)  # the finish resumes the model the first phase started (from the prior, if any)
@@ -177,12 +180,12 @@ def demo(output: str | os.PathLike = "demo-output", *, train: bool = False, iter
     With `train`, a fresh lightweight model is trained into output/model first
     (`iterations` steps, the last quarter without the random warp, then
     iterations/2 steps of Hopper's detail upsampler);
-    otherwise the shipped weights/demo model is used.
+    otherwise the shipped `demo` model (faceswap.weights) is used.
     """
-    from faceswap.convert import convert
-    from faceswap.extract import extract
-
     start = time.perf_counter()
+    if not train and "demo" not in weights.names():  # say so before minutes of rendering and extraction
+        raise FaceswapError(f"{DEMO_MODEL}: the shipped demo model is missing from this install; "
+                            "run `faceswap demo --train` to train one")
     out = prepare_output(output, force=force, is_dir=True, own=DEMO_LAYOUT)
     out.mkdir(parents=True, exist_ok=True)
     say = print if progress else (lambda *a, **k: None)
@@ -196,12 +199,8 @@ def demo(output: str | os.PathLike = "demo-output", *, train: bool = False, iter
     if train:
         model = out / "model"
         train_demo_model(facesets["a"], facesets["b"], model, iterations, device=device, progress=progress)
-        from faceswap.train.refine import refine
-
         # Hopper's detail upsampler: half as many steps again, about a third of the time
         refine(model, identity="b", steps=max(1, iterations // 2), device=device, progress=progress)
-    elif not (model / "config.json").is_file():
-        raise FaceswapError(f"{model}: the shipped demo model is missing; run `faceswap demo --train`")
     swapped = out / "a_as_b.mp4"
     convert(clips["a"], model, swapped, to="b", alignments=facesets["a"] / "alignments.json",
             device=device, progress=progress)

@@ -1,5 +1,7 @@
 """The one exception type for mistakes a user can fix."""
 
+import errno
+
 
 class FaceswapError(Exception):
     """A problem caused by the user's input, with a message that names the
@@ -9,8 +11,6 @@ class FaceswapError(Exception):
 def os_error_line(e: OSError, path: object = None) -> str:
     """One line for an operating-system error on a user's path: the path (the
     error's own, else `path`), the problem and what usually fixes it."""
-    import errno
-
     path = e.filename if e.filename is not None else (path or "")
     if getattr(e, "filename2", None):
         path = f"{path} -> {e.filename2}"

@@ -9,6 +9,11 @@
 3. Temporal flicker in the face region: the mean absolute change between
    consecutive frames inside the face box (0-255 scale), swapped against
    original. A ratio well above 1 means the swap shimmers; turn on smoothing.
+4. Sharpness against what a perfect model at the model's resolution scores,
+   and identity: who a face recogniser takes the swapped face for.
+
+`EvalReport.advice()` turns the figures that call for it into one line each
+of what to do (the thresholds are read off the README's measured routes).
 """
 
 from __future__ import annotations
@@ -22,7 +27,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from faceswap import identity as ident_mod
 from faceswap.errors import FaceswapError
+from faceswap.extract.align import DEFAULT_COVERAGE
+from faceswap.extract.detect import Detector
+from faceswap.extract.faceset import faceset_embeddings, faceset_reference
+from faceswap.quality import face_sharpness, inner_box, perfect_crop, ratio
+from faceswap.runtime import pick_device
+from faceswap.train import load_swap_model
+from faceswap.train.data import load_faces
+from faceswap.train.losses import ssim_map
 from faceswap.video import FrameReader
 
 
@@ -59,7 +73,39 @@ class EvalReport:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["flicker_ratio"] = self.flicker_ratio
+        d["advice"] = self.advice()
         return d
+
+    def advice(self) -> list[str]:
+        """One line of what to do for each figure that calls for it (none for a good swap).
+        The thresholds sit between the README's measured routes: a 5-minute model
+        (23.5 % recognised as B, landmarks 4.9 %) against a 30-minute one from a
+        prior (100 %, 2.4 %)."""
+        tips = []
+        ident = self.identity
+        if ident and "note" not in ident:
+            to, src = ident["to"], ident["source"]
+            if ident["share_to"] < 0.9:
+                tips.append(f"{to} recognised on only {100 * ident['share_to']:.0f} % of frames: train longer, "
+                            f"or start a new model from a prior (train --init prior128)")
+            if ident["share_source"] > 0.05:
+                tips.append(f"{src} still recognised on {100 * ident['share_source']:.0f} % of frames: train longer; "
+                            f"with a detail upsampler, a lower convert --sharpen shows less of {src}'s face")
+        for r in self.reconstruction:
+            if r.ssim < 0.75:
+                tips.append(f"{r.identity} is redrawn at SSIM {r.ssim:.2f}: the model has not learnt that face "
+                            "yet; train longer")
+        if self.landmark_displacement is not None and self.landmark_displacement > 0.04:
+            tips.append(f"landmarks move {100 * self.landmark_displacement:.1f} % of the face size: the swap "
+                        "drifts from the source's expression; resume training with --no-warp")
+        if self.inner_sharpness is not None and self.inner_ceiling and self.inner_sharpness < 0.5 * self.inner_ceiling:
+            tips.append(f"eyes to mouth are {self.inner_sharpness:.2f} against {self.inner_ceiling:.2f} for a "
+                        f"perfect {self.resolution} px model: resume with --no-warp, then train a detail "
+                        "upsampler (faceswap refine)")
+        if self.flicker_ratio is not None and self.flicker_ratio > 1.5:
+            tips.append(f"the face flickers {self.flicker_ratio:.1f} times as much as the original: convert with "
+                        "--smooth (the default) and --alignments from extract")
+        return tips
 
     def table(self) -> str:
         rows = ["metric                               value"]
@@ -90,6 +136,7 @@ class EvalReport:
             rows.append(f"median distance to {to}".ljust(37) + f"{ident['median_to']:.3f}   (real {to} faces: {ident['real_to']:.3f})")
             rows.append(f"median distance to {src}".ljust(37) + f"{ident['median_source']:.3f}")
         rows.append(f"frames compared                      {self.frames_with_faces}/{self.frames}")
+        rows += [f"advice: {tip}" for tip in self.advice()]
         return "\n".join(rows)
 
 
@@ -101,8 +148,6 @@ def psnr(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 def ssim(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Per-image mean SSIM of x, y: (B, C, H, W) in [0, 1]."""
-    from faceswap.train.losses import ssim_map
-
     return ssim_map(x, y).flatten(1).mean(1)
 
 
@@ -150,9 +195,6 @@ def compare_videos(original: Path, swapped: Path, device: torch.device, every: i
     frame; the sharpness ceiling (with `resolution`) is the same measure on the
     original with its face replaced by a perfect `resolution` px crop.
     """
-    from faceswap.extract.detect import Detector
-    from faceswap.quality import face_sharpness, inner_box, perfect_crop
-
     a, b = FrameReader(original, every=every), FrameReader(swapped, every=every)
     if (a.info.width, a.info.height) != (b.info.width, b.info.height):
         raise FaceswapError(f"{swapped}: frame size {b.info.width}x{b.info.height} differs from "
@@ -212,8 +254,6 @@ def compare_videos(original: Path, swapped: Path, device: torch.device, every: i
 def _faces(folder: Path, resolution: int, fraction: float | None) -> np.ndarray:
     """A faceset's faces (N, S, S, 3) uint8: all of them, or the last `fraction`
     by frame order (the part a training run with that holdout never saw)."""
-    from faceswap.train.data import load_faces
-
     faces = load_faces(folder, resolution)
     images = faces.images.numpy() if torch.is_tensor(faces.images) else np.asarray(faces.images)
     if images.shape[-1] != 3:  # stored as (N, 3, S, S)
@@ -226,8 +266,6 @@ def _faces(folder: Path, resolution: int, fraction: float | None) -> np.ndarray:
 def _identity(frames: _Frames, embedder, folders: dict[str, Path], to: str, source: str) -> dict:
     """Share of swapped frames within the same-person threshold of each faceset's
     mean embedding, and the median distances (see faceswap.identity)."""
-    from faceswap.identity import THRESHOLD, distances, faceset_embeddings, faceset_reference
-
     if embedder is None:
         return {"note": "not measured: install the face-recognition model with pip install \"faceswap[identity]\""}
     if to not in folders or source not in folders:
@@ -236,11 +274,12 @@ def _identity(frames: _Frames, embedder, folders: dict[str, Path], to: str, sour
         return {"note": "not measured: no face found in the swapped frames"}
     ref_to, ref_src = (faceset_reference(folders[k], embedder) for k in (to, source))
     emb = np.stack(frames.embeddings)
-    d_to, d_src = distances(emb, ref_to), distances(emb, ref_src)
+    d_to, d_src = ident_mod.distances(emb, ref_to), ident_mod.distances(emb, ref_src)
     # how far B's own faces lie from B's mean: the best a swap can hope for
-    real = distances(faceset_embeddings(folders[to], embedder, 32), ref_to)
-    return {"to": to, "source": source, "threshold": THRESHOLD, "faces": int(len(emb)),
-            "share_to": float((d_to < THRESHOLD).mean()), "share_source": float((d_src < THRESHOLD).mean()),
+    real = ident_mod.distances(faceset_embeddings(folders[to], embedder, 32), ref_to)
+    limit = ident_mod.THRESHOLD
+    return {"to": to, "source": source, "threshold": limit, "faces": int(len(emb)),
+            "share_to": float((d_to < limit).mean()), "share_source": float((d_src < limit).mean()),
             "median_to": float(np.median(d_to)), "median_source": float(np.median(d_src)),
             "real_to": float(np.median(real))}
 
@@ -259,11 +298,6 @@ def evaluate(original: str | os.PathLike, swapped: str | os.PathLike, model_dir:
     measured against the same facesets; `to` is the identity painted in
     (default: the model's second). Sharpness is always measured.
     """
-    from faceswap import identity as ident_mod
-    from faceswap.extract.align import DEFAULT_COVERAGE
-    from faceswap.runtime import pick_device
-    from faceswap.train import load_swap_model
-
     dev = pick_device(device)
     for path in (original, swapped):
         if not Path(path).exists():
@@ -296,8 +330,6 @@ def evaluate(original: str | os.PathLike, swapped: str | os.PathLike, model_dir:
     report.frames, report.frames_with_faces = frames.frames, frames.both
     report.landmark_displacement = mean(frames.displacement)
     report.flicker_original, report.flicker_swapped = mean(frames.flicker_a), mean(frames.flicker_b)
-    from faceswap.quality import ratio
-
     report.sharpness = ratio(frames.sharp_swapped, frames.sharp_original)
     report.sharpness_ceiling = ratio(frames.sharp_ceiling, frames.sharp_original)
     report.inner_sharpness = ratio(frames.inner_swapped, frames.inner_original)

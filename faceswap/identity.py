@@ -8,9 +8,12 @@ It runs offline on the CPU: `dlib-bin` is a prebuilt wheel and
 (which places the face for the ResNet) and the ResNet itself are used; the
 68-point model's training data forbids commercial use.
 
-This module belongs to no pipeline: evaluate, extract and convert all ask it.
-Everything here is optional (the `identity` extra); `available()` says whether
-it can run and `require()` raises the one-line install hint when it cannot.
+This module belongs to no pipeline: evaluate, extract and convert all ask it,
+and it imports none of them; what needs a faceset or a detector lives with the
+stage that owns those (`faceswap.extract.faceset.faceset_reference`,
+`faceswap.extract.like.reference_from_photos`). Everything here is
+optional (the `identity` extra); `available()` says whether it can run and
+`require()` raises the one-line install hint when it cannot.
 
     faces: RGB uint8 images (H, W, 3) with boxes (x1, y1, x2, y2) in pixels
     embeddings: (N, 128) float32
@@ -69,7 +72,7 @@ class FaceEmbedder:
         self.jitter = int(jitter)
         with FaceEmbedder._lock:
             if FaceEmbedder._shared is None:
-                import dlib
+                import dlib  # the optional identity extra: only when an embedder is built
 
                 folder = _models_dir()
                 FaceEmbedder._shared = (dlib, dlib.shape_predictor(str(folder / _LANDMARKS)),
@@ -104,65 +107,3 @@ class FaceEmbedder:
 def distances(embeddings: np.ndarray, reference: np.ndarray) -> np.ndarray:
     """Euclidean distance of each embedding (N, 128) to `reference` (128,)."""
     return np.linalg.norm(np.asarray(embeddings, np.float32) - np.asarray(reference, np.float32)[None], axis=1)
-
-
-def faceset_embeddings(folder: str | Path, embedder: FaceEmbedder | None = None, max_faces: int = 64) -> np.ndarray:
-    """Embeddings (N, 128) of up to `max_faces` faces spread evenly over a faceset."""
-    from faceswap.extract.align import DEFAULT_COVERAGE
-    from faceswap.extract.faceset import ALIGNMENTS_NAME, Alignments, load_faceset
-
-    folder = Path(folder)
-    images, _ = load_faceset(folder)  # FaceswapError naming the folder when missing, empty or unfinished
-    align = folder / ALIGNMENTS_NAME
-    coverage = (Alignments.load(align).coverage if align.is_file() else None) or DEFAULT_COVERAGE
-    pick = np.unique(np.linspace(0, len(images) - 1, min(max_faces, len(images))).round().astype(int))
-    return (embedder or FaceEmbedder()).embed_crops(images[pick], coverage)
-
-
-def faceset_reference(folder: str | Path, embedder: FaceEmbedder | None = None, max_faces: int = 64) -> np.ndarray:
-    """The mean embedding (128,) of up to `max_faces` faces spread over a faceset.
-
-    A mean over many frames is steadier than any single face (pose, blur and
-    expression average out), so a distance to it measures identity only.
-    """
-    return faceset_embeddings(folder, embedder, max_faces).mean(0)
-
-
-def reference_from_photos(paths, embedder: FaceEmbedder | None = None, detector=None) -> np.ndarray:
-    """The mean embedding (128,) of the largest face in each photo of one person.
-
-    Raises a one-line FaceswapError naming the file for a missing or
-    unreadable photo, a photo without a face, or a photo of another person
-    than the first (distance over THRESHOLD).
-    """
-    import cv2
-
-    paths = [Path(p) for p in paths]
-    if not paths:
-        raise FaceswapError("--like: give at least one photo of the person")
-    embedder = embedder or FaceEmbedder()
-    if detector is None:
-        from faceswap.extract.detect import Detector
-
-        detector = Detector(device="cpu", min_size=20)
-    vectors = []
-    for path in paths:
-        if not path.is_file():
-            raise FaceswapError(f"{path}: photo not found; pass --like with a photo (jpg, png) of the person")
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if image is None:
-            raise FaceswapError(f"{path}: not a readable image; pass --like with a photo (jpg, png) of the person")
-        image = np.ascontiguousarray(image[:, :, ::-1])
-        faces = detector.detect([image])[0]
-        faces = faces.take(np.flatnonzero(faces.scores >= 0.9))
-        if not len(faces):
-            raise FaceswapError(f"{path}: no face found in this photo; pass a photo where the face is clearly visible")
-        largest = int(np.argmax(faces.sizes))
-        vector = embedder.embed(image, faces.boxes[largest : largest + 1])[0]
-        if vectors:
-            d = float(np.linalg.norm(vector - vectors[0]))
-            if d > THRESHOLD:
-                raise FaceswapError(f"{path}: shows another person than {paths[0]} (identity distance {d:.2f} > "
-                                    f"{THRESHOLD}); pass photos of one person only")
-        vectors.append(vector)
-    return np.mean(vectors, 0).astype(np.float32)

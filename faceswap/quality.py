@@ -17,6 +17,11 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from faceswap.convert.blend import crop, paste
+from faceswap.convert.faces import PASTE_SCALE
+from faceswap.convert.masks import MaskMaker
+from faceswap.extract.align import template_points, umeyama
+
 ANALYSIS_SIZE = 96
 
 
@@ -56,11 +61,6 @@ def perfect_crop(frame: np.ndarray, landmarks: np.ndarray, resolution: int, cove
     model: the real face, aligned and area-averaged down to `resolution` px,
     brought back to paste size (bicubic) and blended through convert's default
     face mask. The sharpest any model of that resolution can look."""
-    from faceswap.convert.blend import crop, paste
-    from faceswap.convert.faces import PASTE_SCALE
-    from faceswap.convert.masks import MaskMaker
-    from faceswap.extract.align import template_points, umeyama
-
     size = resolution * PASTE_SCALE
     template = np.asarray(template_points(size, coverage), np.float64)
     matrix = umeyama(np.asarray(landmarks, np.float64), template)

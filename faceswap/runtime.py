@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import time
 
 import torch
 
@@ -50,9 +52,6 @@ def pick_threads(requested, step, max_threads: int | None = None, repeats: int =
     one thread and 4.7 on two there, while on an idle machine two threads win.
     Only a measurement on the machine as it is tells which case this is.
     """
-    import os
-    import time
-
     if requested not in (None, "auto"):
         n = int(requested)
         torch.set_num_threads(n)

@@ -32,6 +32,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 import torch
 from torch import nn
+from tqdm.auto import tqdm
 
 from faceswap.fileio import write_error
 from faceswap.models.serialization import (
@@ -232,6 +233,34 @@ def _batch_source(batches: Any) -> Callable[[int], Any]:
     return nxt
 
 
+class ProgressBar:
+    """The tqdm bar of a training run. Under a time budget it counts seconds
+    (elapsed<remaining, the step beside them), since a step total would be
+    unknown or meaningless; otherwise steps towards `steps` (None: no total,
+    the run goes on until stopped). Either way the line keeps tqdm's
+    `done/total [` shape, which the web page's job list reads (faceswap.ui.jobs)."""
+
+    def __init__(self, desc: str, start: int, steps: int | None = None, time_budget: float | None = None):
+        self.timed = time_budget is not None
+        self.t0 = time.perf_counter()
+        if self.timed:
+            self.bar = tqdm(total=max(1, round(time_budget)), desc=desc, dynamic_ncols=True,
+                            bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total_fmt} [{elapsed}<{remaining}{postfix}]")
+        else:
+            self.bar = tqdm(total=steps, initial=start, desc=desc, unit="it", dynamic_ncols=True)
+
+    def update(self, step: int, postfix: dict) -> None:
+        if self.timed:
+            self.bar.set_postfix({"step": step, **postfix}, refresh=False)
+            self.bar.update(min(float(self.bar.total), time.perf_counter() - self.t0) - self.bar.n)
+        else:
+            self.bar.set_postfix(postfix, refresh=False)
+            self.bar.update(step - self.bar.n)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
 def fit(
     model: nn.Module,
     batches: Callable[[int], Any] | Iterable[Any],
@@ -310,9 +339,7 @@ def fit(
     last_saved = state.step
     bar = None
     if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=steps, initial=state.step, desc=desc, dynamic_ncols=True)
+        bar = ProgressBar(desc, state.step, steps, time_budget)
     try:
         while state.step < steps:
             try:
@@ -346,8 +373,7 @@ def fit(
                 post = {"loss": f"{loss_value:.4g}", **{k: f"{v:.4g}" for k, v in state.parts.items()}}
                 if examples:
                     post["ex/s"] = f"{examples / max(state.elapsed, 1e-9):.1f}"
-                bar.set_postfix(post, refresh=False)
-                bar.update(1)
+                bar.update(state.step, post)
             if checkpoint_every and state.step % checkpoint_every == 0:
                 checkpoint()
                 last_saved = state.step

@@ -37,10 +37,11 @@ def test_demo_swaps_hopper_onto_collins(tmp_path, needs_identity):
     # every sampled swapped face lies nearer Hopper's faces than Collins' own.
     from faceswap import identity
     from faceswap.extract.detect import Detector
+    from faceswap.extract.faceset import faceset_reference
 
     embedder = identity.FaceEmbedder()
-    collins = identity.faceset_reference(tmp_path / "out" / "faces" / "a", embedder)
-    hopper = identity.faceset_reference(tmp_path / "out" / "faces" / "b", embedder)
+    collins = faceset_reference(tmp_path / "out" / "faces" / "a", embedder)
+    hopper = faceset_reference(tmp_path / "out" / "faces" / "b", embedder)
     frames = [f.image for f in FrameReader(result.swapped) if f.index % 5 == 0]
     found = Detector(device="cpu").detect(frames)
     faces = np.stack([embedder.embed(img, f.boxes[:1])[0] for img, f in zip(frames, found) if len(f)])

@@ -37,12 +37,13 @@ def test_separates_two_real_people_and_keeps_one_together(faces_dir, embedder):
 def test_aligned_crops_embed_like_frames(faces_dir, embedder, tmp_path):
     """A faceset's aligned crops (with its coverage) land near the same person's frames."""
     from faceswap.extract import extract
+    from faceswap.extract.faceset import faceset_reference
     from faceswap.video import cut_clip
 
     clip = tmp_path / "b.mp4"
     cut_clip(faces_dir / "d10.mp4", clip, 20)
     extract(clip, tmp_path / "faces", progress=False)
-    ref = identity.faceset_reference(tmp_path / "faces", embedder)
+    ref = faceset_reference(tmp_path / "faces", embedder)
     frames = _embeddings(faces_dir / "d10.mp4", embedder, frames=4)
     assert identity.distances(frames, ref).max() < 0.45
 

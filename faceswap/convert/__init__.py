@@ -1,7 +1,7 @@
 """faceswap.convert: swap the faces of a video (or images) with a trained model.
 
     from faceswap.convert import convert
-    summary = convert("a.mp4", "weights/a2b", "a_as_b.mp4")
+    summary = convert("a.mp4", "models/a2b", "a_as_b.mp4")
 
 Pieces: masks (where the new face goes), color (matching the old face's
 colours), blend (warping back and blending), smoothing (steady alignment over

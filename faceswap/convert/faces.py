@@ -23,6 +23,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from faceswap.convert.blend import crop
+from faceswap.extract.align import template_points, umeyama
+from faceswap.runtime import autocast
+from faceswap.train.refine import load_detail
+
 PASTE_SCALE = 4  # P = 4 r: 256 px for a 64 px model, the faceset crop size
 
 
@@ -61,9 +66,6 @@ class FaceRenderer:
 
     def __init__(self, model, model_dir: str | Path, to: str, coverage: float, device: torch.device,
                  detail: bool | None = None, backend: str = "auto"):
-        from faceswap.extract.align import template_points
-        from faceswap.train.refine import load_detail
-
         self.model, self.to, self.device = model, to, device
         self.size = int(model.resolution)
         self.detail = load_detail(model_dir, to, device, self.size) if detail is not False else None
@@ -86,17 +88,12 @@ class FaceRenderer:
 
     def crop(self, image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(matrix frame -> P crop, original crop (P, P, 3), model input (r, r, 3)) of one face."""
-        from faceswap.convert.blend import crop
-        from faceswap.extract.align import umeyama
-
         m = umeyama(np.asarray(landmarks, np.float64), self.template).astype(np.float64)
         big = crop(image, m, self.paste_size)
         return m, big, cv2.resize(big, (self.size, self.size), interpolation=cv2.INTER_AREA)
 
     def swap(self, inputs: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray | None]]:
         """Model inputs (r, r, 3) uint8 -> [(face (P, P, 3) uint8, learned mask (r, r) float or None)]."""
-        from faceswap.runtime import autocast
-
         if not inputs:
             return []
         if self.onnx is not None:

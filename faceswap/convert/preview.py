@@ -25,11 +25,18 @@ import numpy as np
 
 from faceswap.convert.blend import check_blend, paste_face, watermark as draw_watermark
 from faceswap.convert.color import check_color
-from faceswap.convert.sharpen import resolve_sharpen
+from faceswap.convert.faces import FaceRenderer
 from faceswap.convert.files import load_alignments, pick_identity
 from faceswap.convert.masks import MaskMaker, resolve_mask_kind
+from faceswap.convert.sharpen import resolve_sharpen
 from faceswap.convert.smoothing import LandmarkSmoother
 from faceswap.errors import FaceswapError
+from faceswap.extract.align import DEFAULT_COVERAGE
+from faceswap.extract.detect import Detector
+from faceswap.extract.track import select_faces
+from faceswap.runtime import pick_device
+from faceswap.train import load_swap_model
+from faceswap.video import FrameReader
 
 
 class FrameSource:
@@ -41,8 +48,6 @@ class FrameSource:
     """
 
     def __init__(self, path: str | os.PathLike, keep: int = 8):
-        from faceswap.video import FrameReader
-
         self.path = Path(path)
         self.info = FrameReader(self.path).info  # FaceswapError for a missing / unreadable input
         self._iter = None
@@ -51,13 +56,9 @@ class FrameSource:
         self.keep = keep
 
     def __len__(self) -> int:
-        from faceswap.video import FrameReader
-
         return len(FrameReader(self.path))
 
     def __getitem__(self, index: int) -> np.ndarray:
-        from faceswap.video import FrameReader
-
         index = int(index)
         if index in self._cache:
             self._cache.move_to_end(index)
@@ -96,11 +97,6 @@ class FramePreview:
     def __init__(self, input: str | os.PathLike, model_dir: str | os.PathLike, *, to: str | None = None,
                  alignments: str | os.PathLike | None = None, device: str | None = None, detail: bool = True,
                  keep: int = 4):
-        from faceswap.convert.faces import FaceRenderer
-        from faceswap.extract.align import DEFAULT_COVERAGE
-        from faceswap.runtime import pick_device
-        from faceswap.train import load_swap_model
-
         self.frames = FrameSource(input)
         info = self.frames.info
         align_path = Path(alignments) if alignments else None
@@ -128,9 +124,6 @@ class FramePreview:
     # --- the expensive half: faces and the model pass -------------------------------------------
     def _faces_of(self, index: int, image: np.ndarray, smooth: bool) -> list[np.ndarray]:
         if self.landmarks is None:
-            from faceswap.extract.detect import Detector
-            from faceswap.extract.track import select_faces
-
             if self._detector is None:
                 self._detector = Detector(device=self.device)
             faces = select_faces(self._detector.detect([image])[0], max_faces=0, min_size=40, threshold=0.9)

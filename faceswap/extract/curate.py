@@ -41,8 +41,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from faceswap import identity
 from faceswap.errors import FaceswapError
-from faceswap.fileio import read_json, write_json_atomic
+from faceswap.extract.align import DEFAULT_COVERAGE, template_points
+from faceswap.extract.faceset import ALIGNMENTS_NAME, Alignments, landmarks_in_crop
+from faceswap.fileio import IMAGE_EXTS, read_json, write_json_atomic
+from faceswap.identity import THRESHOLD
 
 REJECTED = "rejected"
 MANIFEST = "rejected.json"
@@ -84,9 +88,6 @@ class CleanReport:
 
 def _faces(folder: Path):
     """(alignments or None, [Face]) of a faceset folder; rejected faces are not in it."""
-    from faceswap.extract.faceset import ALIGNMENTS_NAME, Alignments
-    from faceswap.fileio import IMAGE_EXTS
-
     if not folder.is_dir():
         raise FaceswapError(f"{folder}: faceset folder not found; run `faceswap extract VIDEO -o {folder}` first")
     if (folder / ALIGNMENTS_NAME).is_file():
@@ -110,8 +111,6 @@ def _image(folder: Path, face: Face) -> np.ndarray:
 
 
 def _coverage(al) -> float:
-    from faceswap.extract.align import DEFAULT_COVERAGE
-
     return float(al.coverage) if al is not None and al.coverage else DEFAULT_COVERAGE
 
 
@@ -124,16 +123,12 @@ def _blur(image: np.ndarray, coverage: float) -> float:
 
 
 def _landmarks(face: Face, size: int) -> np.ndarray | None:
-    from faceswap.extract.faceset import landmarks_in_crop
-
     if face.entry is None or "matrix" not in face.entry:
         return None
     return landmarks_in_crop(face.entry) / float(size)
 
 
 def _align_error(face: Face, al) -> float:
-    from faceswap.extract.align import template_points
-
     lm = _landmarks(face, al.size) if al is not None else None
     if lm is None:
         return 0.0
@@ -182,8 +177,6 @@ def identity_distances(folder: Path, faces: list[Face], al, threshold: float, em
     another person each time; then any face over `threshold` from the
     majority's mean is another person too.
     """
-    from faceswap import identity
-
     identity.require("sorting or cleaning by identity")
     embedder = embedder or identity.FaceEmbedder()
     cov = _coverage(al)
@@ -211,8 +204,6 @@ def sort_faceset(folder: str | os.PathLike, by: str = "identity", rename: bool =
         raise FaceswapError(f"--by {by}: use one of {', '.join(SORT_KEYS)}")
     al, faces = _faces(folder)
     if by == "identity":
-        from faceswap.identity import THRESHOLD
-
         values, order = identity_distances(folder, faces, al, THRESHOLD)[0], 1
     elif by == "blur":
         values, order = np.array([_blur(_image(folder, f), _coverage(al)) for f in faces]), -1
@@ -228,8 +219,6 @@ def sort_faceset(folder: str | os.PathLike, by: str = "identity", rename: bool =
 
 def _rename(folder: Path, al, ranked: list[Face]) -> None:
     """Rank-prefixed names, through temporary names so no two files collide."""
-    from faceswap.extract.faceset import ALIGNMENTS_NAME
-
     prefixed = all(re.match(r"^\d{5}_.", f.file) for f in ranked)
     temps = []
     for i, face in enumerate(ranked):
@@ -302,8 +291,6 @@ def _manifest(folder: Path) -> list[dict]:
 
 def _move_out(folder: Path, al, moved: list[tuple[Face, str]]) -> None:
     """Files into rejected/, their entries out of alignments.json and into rejected/rejected.json."""
-    from faceswap.extract.faceset import ALIGNMENTS_NAME
-
     (folder / REJECTED).mkdir(exist_ok=True)
     records = _manifest(folder)
     for face, reason in moved:
@@ -320,8 +307,6 @@ def _move_out(folder: Path, al, moved: list[tuple[Face, str]]) -> None:
 def undo_clean(folder: str | os.PathLike) -> int:
     """Move every rejected face back (files already moved back by hand too) and
     restore its alignments entry; returns how many faces came back."""
-    from faceswap.extract.faceset import ALIGNMENTS_NAME, Alignments
-
     folder = Path(folder)
     records = _manifest(folder)
     if not records:

@@ -20,14 +20,18 @@ that was examined and held no face is listed with an empty list.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
+from faceswap import identity
 from faceswap.errors import FaceswapError
+from faceswap.extract.align import DEFAULT_COVERAGE
 from faceswap.fileio import IMAGE_EXTS, check_version, read_json, write_json_atomic
 
 ALIGNMENTS_VERSION = 1
@@ -42,8 +46,6 @@ def source_fingerprint(path: str | os.PathLike, duration: float | None = None) -
     of its first MiB (the container header and the first frames); for a folder
     of images, their names and sizes. A truncated or re-encoded copy, or
     another clip of the same frame size, differs."""
-    import hashlib
-
     path = Path(path)
     digest = hashlib.sha256()
     if path.is_dir():
@@ -178,8 +180,6 @@ def load_faceset(folder: str | os.PathLike, size: int | None = None) -> tuple[np
     image (landmarks None). `size` resizes to S x S (landmarks scaled too);
     without it all images must share one size.
     """
-    import cv2  # local: keeps `import faceswap.extract.faceset` light
-
     folder = Path(folder)
     if not folder.is_dir():
         raise FaceswapError(f"{folder}: faceset folder not found; run `faceswap extract VIDEO -o {folder}` first")
@@ -213,3 +213,24 @@ def load_faceset(folder: str | os.PathLike, size: int | None = None) -> tuple[np
         marks.append(lm)
     landmarks = None if any(m is None for m in marks) else np.stack(marks).astype(np.float32)
     return np.stack(images), landmarks
+
+
+def faceset_embeddings(folder: str | os.PathLike, embedder: identity.FaceEmbedder | None = None,
+                       max_faces: int = 64) -> np.ndarray:
+    """Identity embeddings (N, 128) of up to `max_faces` faces spread evenly over a faceset."""
+    folder = Path(folder)
+    images, _ = load_faceset(folder)  # FaceswapError naming the folder when missing, empty or unfinished
+    align = folder / ALIGNMENTS_NAME
+    coverage = (Alignments.load(align).coverage if align.is_file() else None) or DEFAULT_COVERAGE
+    pick = np.unique(np.linspace(0, len(images) - 1, min(max_faces, len(images))).round().astype(int))
+    return (embedder or identity.FaceEmbedder()).embed_crops(images[pick], coverage)
+
+
+def faceset_reference(folder: str | os.PathLike, embedder: identity.FaceEmbedder | None = None,
+                      max_faces: int = 64) -> np.ndarray:
+    """The mean identity embedding (128,) of up to `max_faces` faces spread over a faceset.
+
+    A mean over many frames is steadier than any single face (pose, blur and
+    expression average out), so a distance to it measures identity only.
+    """
+    return faceset_embeddings(folder, embedder, max_faces).mean(0)

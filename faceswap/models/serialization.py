@@ -27,8 +27,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+import safetensors.torch
 import torch
 from torch import nn
+
+from faceswap.models.compact import is_packed, unpack
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -152,8 +155,6 @@ def save_model(model: nn.Module, directory: str | os.PathLike, extra: dict | Non
     as the training step or face-swap preset); it must be JSON-able. Returns
     the directory. Other files in the directory are left alone.
     """
-    from safetensors.torch import save_file
-
     directory = Path(directory)
     doc = {"version": FORMAT_VERSION, "type": registered_name(model), "config": model.config, "extra": extra or {}}
     try:
@@ -164,7 +165,7 @@ def save_model(model: nn.Module, directory: str | os.PathLike, extra: dict | Non
         ) from None
     directory.mkdir(parents=True, exist_ok=True)
     with atomic_write(directory / WEIGHTS_FILE) as tmp:
-        save_file(_state_for_safetensors(model), str(tmp), metadata={"format": "pt"})
+        safetensors.torch.save_file(_state_for_safetensors(model), str(tmp), metadata={"format": "pt"})
     with atomic_write(directory / CONFIG_FILE) as tmp:
         tmp.write_text(text)
     return directory
@@ -174,7 +175,7 @@ def read_model_config(directory: str | os.PathLike) -> dict:
     """Parse and check ``config.json``: the whole document (version, type, config, extra)."""
     path = Path(directory) / CONFIG_FILE
     if not path.is_file():
-        raise ModelError(f"{path}: not found; is {Path(directory)} a model directory (made by save_model)?")
+        raise ModelError(f"{path}: not found; {Path(directory)} is not a model directory (it has no config.json)")
     try:
         doc = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
@@ -199,15 +200,12 @@ def read_model_config(directory: str | os.PathLike) -> dict:
 def load_weights(model: nn.Module, directory: str | os.PathLike, map_location: str | torch.device = "cpu") -> None:
     """Load ``model.safetensors`` from ``directory`` into ``model`` (strict). Weights
     stored compactly (``faceswap.models.compact``) are expanded to floats first."""
-    from safetensors.torch import load_file
-
-    from faceswap.models.compact import is_packed, unpack
 
     path = Path(directory) / WEIGHTS_FILE
     if not path.is_file():
         raise ModelError(f"{path}: weights file not found")
     try:
-        state = load_file(str(path), device=str(torch.device(map_location)))
+        state = safetensors.torch.load_file(str(path), device=str(torch.device(map_location)))
     except Exception as e:  # safetensors raises its own error types for corrupt files
         raise ModelError(f"{path}: cannot read weights ({type(e).__name__}: {e}); the file is corrupt") from None
     try:

@@ -1,7 +1,7 @@
 """faceswap.train: two facesets -> a swap model (shared encoder, one decoder per identity).
 
     from faceswap.train import train
-    summary = train("faces/a", "faces/b", "weights/a2b", time=20 * 60)
+    summary = train("faces/a", "faces/b", "models/a2b", time=20 * 60, init="prior128", mask=True)
 
 Pieces: data (facesets in memory, deterministic batches), augment (batched
 random warp on the training device), losses (L1 + DSSIM, eye/mouth weights),

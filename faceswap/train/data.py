@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from faceswap.errors import FaceswapError
+from faceswap.extract.faceset import ALIGNMENTS_NAME, Alignments, load_faceset
 from faceswap.fileio import IMAGE_EXTS
 from faceswap.train.augment import AugmentConfig, augment
 
@@ -58,8 +59,6 @@ def load_faces(folder: str | Path, resolution: int) -> Faceset:
     Raises FaceswapError (one line, naming the folder or file) for a missing or
     empty faceset, images of mixed sizes, or images smaller than `resolution`.
     """
-    from faceswap.extract.faceset import ALIGNMENTS_NAME, Alignments, load_faceset
-
     folder = Path(folder)
     if folder.is_dir() and not any(p.suffix.lower() in IMAGE_EXTS for p in folder.iterdir()):
         raise FaceswapError(f"{folder}: faceset is empty (no face images); extract faces into it first")

@@ -21,21 +21,17 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from torch.func import functional_call
 
-# Normalised (x, y) in the aligned crop: left eye, right eye, nose, mouth left,
-# mouth right. Used when neither the faceset nor faceswap.extract.align gives one.
-DEFAULT_TEMPLATE = ((0.35, 0.40), (0.65, 0.40), (0.50, 0.56), (0.37, 0.72), (0.63, 0.72))
+from faceswap.extract.align import DEFAULT_COVERAGE, TEMPLATE
+from faceswap.models.gan import DCGANDiscriminator, adversarial_loss, discriminator_loss
 
 LOSSES = ("l1+dssim", "mse+dssim", "l1", "mse")
 
 
 def template_points(coverage: float | None = None) -> torch.Tensor:
     """(5, 2) normalised landmark positions in an aligned crop: faceswap.extract.align's
-    template at `coverage` (its default when None), or DEFAULT_TEMPLATE without it."""
-    try:
-        from faceswap.extract.align import DEFAULT_COVERAGE, TEMPLATE
-    except ImportError:
-        return torch.tensor(DEFAULT_TEMPLATE, dtype=torch.float32)
+    template at `coverage` (its default when None)."""
     cov = DEFAULT_COVERAGE if coverage is None else float(coverage)
     return (torch.as_tensor(TEMPLATE, dtype=torch.float32).reshape(5, 2) - 0.5) * cov + 0.5
 
@@ -164,8 +160,6 @@ class _FrozenView(torch.nn.Module):
         self.inner = [module]  # a list: not registered as a submodule
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        from torch.func import functional_call
-
         m = self.inner[0]
         params = {k: v.detach() for k, v in m.named_parameters()}
         return functional_call(m, (params, dict(m.named_buffers())), (x,))
@@ -183,16 +177,12 @@ class AdversarialTerm(torch.nn.Module):
 
     def __init__(self, identities, resolution: int, width: int = 16, kind: str = "lsgan"):
         super().__init__()
-        from faceswap.models.gan import DCGANDiscriminator
-
         self.kind = kind
         self.discriminators = torch.nn.ModuleDict(
             {i: DCGANDiscriminator(channels=3, image_size=resolution, width=width) for i in identities}
         )
 
     def forward(self, fake: torch.Tensor, real: torch.Tensor, identity: str) -> tuple[torch.Tensor, torch.Tensor]:
-        from faceswap.models.gan import adversarial_loss, discriminator_loss
-
         d = self.discriminators[identity]
         with torch.autocast(device_type=fake.device.type, enabled=False):
             g = adversarial_loss(_FrozenView(d), fake.float(), self.kind)

@@ -6,7 +6,7 @@ of B returns one ModelOutput (loss = loss_a + loss_b); `SwapBatches` makes the
 batches as a pure function of (seed, step) on the training device, so a resumed
 run sees exactly the batches an uninterrupted one would have.
 
-Model directory (see CONTRACTS.md): config.json + model.safetensors (via
+Model directory: config.json + model.safetensors (via
 save_model, metadata under extra["faceswap"]), trainer.pt (optimizer state and
 step, loaded with weights_only=True) and preview.png, each written atomically.
 
@@ -21,24 +21,33 @@ from __future__ import annotations
 
 import os
 import re
+import signal
+import threading
 import time as _time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+import torch.distributed as dist
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel as DDP
 
 from faceswap.errors import FaceswapError
 from faceswap.fileio import mark_output_folder, output_path
+from faceswap.models import read_model_config
+from faceswap.models.swap import SwapAutoEncoder
+from faceswap.runtime import pick_device, pick_threads
 from faceswap.train.checkpoint import (load_swap_model, load_trainer_state, model_meta, resume_meta, save_checkpoint,
                                        warn_facesets)
-from faceswap.train.augment import AugmentConfig
+from faceswap.train.augment import AugmentConfig, to_float
 from faceswap.train.data import SwapBatches, load_many
-from faceswap.train.losses import FaceLoss, face_mask, region_weights
+from faceswap.train.losses import AdversarialTerm, FaceLoss, face_mask, region_weights
 from faceswap.train.presets import PRESETS, model_config
 from faceswap.train.preview import preview_grid, save_preview
 from faceswap.train.trainer import SwapTrainer, load_discriminators, save_discriminators
+from faceswap.training import Callback, FitState, ProgressBar, fit
+from faceswap.weights import model_path
 
 __all__ = ["train", "TrainSummary", "SwapTrainer", "load_swap_model", "parse_duration"]
 
@@ -136,7 +145,8 @@ def train(
     init: a prior (`faceswap pretrain`) of the same preset, resolution and
     mask setting to start a new model from: its encoder and both decoders,
     which already draw faces, so the model only has to learn these two people.
-    Without `resolution` the model takes the prior's.
+    A path, or the name of a shipped prior ("prior128", "prior": see
+    faceswap.weights). Without `resolution` the model takes the prior's.
     faces_a / faces_b may also be lists of facesets (merged), as pretrain uses.
     warp: warp the input faces at random (the default). The warp is what makes
     the shared encoder learn faces rather than copy pixels, so a model must
@@ -146,17 +156,14 @@ def train(
     lips that follow the input's expression more closely.
     Returns a TrainSummary; raises FaceswapError for user-fixable problems.
     """
-    from faceswap.runtime import pick_device
-    from faceswap.training import Callback, FitState, fit
-
     if preset not in PRESETS:
         raise FaceswapError(f"--preset {preset!r}: unknown; choose one of {', '.join(PRESETS)}")
     if iterations is not None and iterations < 0:
         raise FaceswapError(f"--iterations {iterations}: must be >= 0")
     rank, world, local_rank = _distributed()
+    # A start takes seconds to tens of seconds (faces, the prior, the thread timing): say what it is doing.
+    note = (lambda text: print(f"train: {text}", flush=True)) if progress and rank == 0 else (lambda text: None)
     if world > 1:
-        import torch.distributed as dist
-
         if device is None and torch.cuda.is_available():
             device = f"cuda:{local_rank}"
         if str(device or "").startswith("cuda"):
@@ -168,6 +175,8 @@ def train(
         dev = torch.device("cuda", torch.cuda.current_device())
     p = PRESETS[preset]
     model_dir = output_path(model_dir)
+    if init is not None:
+        init = model_path(init, "--init")
 
     meta_old = resume_meta(model_dir, preset, resolution, mask)
     if meta_old is None and init is not None and resolution is None:
@@ -177,6 +186,7 @@ def train(
     if bs < 1:
         raise FaceswapError(f"--batch-size {bs}: must be >= 1")
 
+    note(f"loading the faces at {res} px")
     fa, fb = load_many(faces_a, res), load_many(faces_b, res)
     warn_facesets(fa, fb)
     for fs in (fa, fb):
@@ -195,11 +205,10 @@ def train(
         if init is not None:
             warnings.warn(f"--init {init}: {model_dir} already holds a model; resuming it, the prior is not used")
     else:
-        from faceswap.models.swap import SwapAutoEncoder
-
         model = SwapAutoEncoder(model_config(p, res, mask)).to(dev)
         if init is not None:
-            _init_from_prior(model, Path(init), preset, res, mask)
+            note(f"starting from the prior {init}")
+            _init_from_prior(model, init, preset, res, mask)
     start_step = int(meta_old["step"]) if meta_old else 0
     if channels_last is None:
         channels_last = dev.type == "cuda"
@@ -211,8 +220,6 @@ def train(
     adv = None
     if adversarial > 0:
         try:
-            from faceswap.train.losses import AdversarialTerm
-
             adv = AdversarialTerm(model.identities[:2], res)
         except ImportError:
             warnings.warn("--adversarial: faceswap.models.gan is not available; training without the GAN term")
@@ -234,22 +241,19 @@ def train(
     batches = SwapBatches(fa, fb, bs, res, seed, rank, aug=aug, mask_a=masks[0], mask_b=masks[1])
     step_model: nn.Module = trainer
     if world > 1:
-        from torch.nn.parallel import DistributedDataParallel as DDP
-
         step_model = DDP(trainer, device_ids=[dev.index] if dev.type == "cuda" else None)
     if compile:
         step_model = torch.compile(step_model)
 
     if dev.type == "cpu":
-        from faceswap.runtime import pick_threads
-
         def probe() -> None:
             trainer(**batches(start_step)).loss.backward()
             trainer.zero_grad(set_to_none=True)
 
+        if threads in (None, "auto") and torch.get_num_threads() > 1:
+            note("timing a step on one thread and on all cores to pick the faster (--threads N skips this)")
         _, how = pick_threads(threads, probe)
-        if progress and rank == 0:
-            print(f"train: torch threads {how}", flush=True)
+        note(f"torch threads {how}")
     elif threads not in (None, "auto"):
         torch.set_num_threads(int(threads))
 
@@ -284,7 +288,8 @@ def train(
         if is_main:
             save_preview(model_dir / "preview.png", preview_grid(model, fixed_a, fixed_b, model.identities[:2]))
 
-    monitor = _Monitor(state_box, start_step, bs * 2 * world, progress and is_main, tensorboard if is_main else None)
+    monitor = _Monitor(state_box, start_step, bs * 2 * world, progress and is_main, tensorboard if is_main else None,
+                       total=iterations, time_budget=time)
     callbacks = [Callback(1, monitor)]
     if save_every:
         callbacks.append(Callback(save_every, lambda s: save(s.step)))
@@ -292,6 +297,8 @@ def train(
         callbacks.append(Callback(preview_every, lambda s: write_preview(s.step)))
 
     total = iterations if iterations is not None else 10**12  # None: until --time or Ctrl-C
+    if iterations is None and time is None:
+        note("no --iterations or --time: training until Ctrl-C, which saves")
     interrupted = False
     t0 = _time.perf_counter()
     if is_main and not meta_old:
@@ -325,8 +332,6 @@ def train(
     save(end)
     write_preview(end)
     if world > 1:
-        import torch.distributed as dist
-
         dist.barrier()
     done = end - start_step
     return TrainSummary(
@@ -338,8 +343,6 @@ def train(
 def _prior_resolution(prior: Path) -> int | None:
     """The resolution a prior was trained at, or None when it is not a model
     directory (then _init_from_prior says so in its own words)."""
-    from faceswap.models import read_model_config
-
     try:
         return int(read_model_config(prior)["extra"]["faceswap"]["resolution"])
     except (KeyError, TypeError, ValueError):  # ModelError is a ValueError
@@ -364,9 +367,6 @@ def _init_from_prior(model: nn.Module, prior: Path, preset: str, res: int, mask:
 def _sigterm_as_interrupt():
     """Turn SIGTERM (schedulers, `kill`) into KeyboardInterrupt while training, so it saves too.
     Returns a function that restores the previous handler (a no-op off the main thread)."""
-    import signal
-    import threading
-
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
 
@@ -379,8 +379,6 @@ def _sigterm_as_interrupt():
 
 def _preview_faces(faces, n: int = 6) -> torch.Tensor:
     """n faces spread evenly over the faceset, (n, 3, R, R) float in [0, 1] (no augmentation)."""
-    from faceswap.train.augment import to_float
-
     idx = torch.linspace(0, len(faces) - 1, min(n, len(faces))).round().long().to(faces.images.device)
     return to_float(faces.images[idx])
 
@@ -397,14 +395,11 @@ def _optimizer(trainer: nn.Module, lr: float, dev: torch.device) -> torch.optim.
 class _Monitor:
     """Per-step callback: tqdm bar (iteration, loss A, loss B, faces/s), TensorBoard, first/last losses."""
 
-    def __init__(self, box: dict, start: int, per_step: int, progress: bool, tensorboard):
+    def __init__(self, box: dict, start: int, per_step: int, progress: bool, tensorboard, total: int | None = None,
+                 time_budget: float | None = None):
         self.box, self.start, self.per_step = box, start, per_step
         self.t0 = _time.perf_counter()
-        self.bar = None
-        if progress:
-            from tqdm.auto import tqdm
-
-            self.bar = tqdm(desc="train", initial=start, unit="it", dynamic_ncols=True)
+        self.bar = ProgressBar("train", start, total, time_budget) if progress else None
         self.tb = None
         if tensorboard is not None:
             try:
@@ -412,8 +407,6 @@ class _Monitor:
 
                 self.tb = SummaryWriter(str(tensorboard))
             except ImportError:
-                import warnings
-
                 warnings.warn("--tensorboard: the tensorboard package is not installed; not logging")
 
     def __call__(self, state) -> None:
@@ -425,11 +418,8 @@ class _Monitor:
         self.box["state"] = state
         rate = (state.step - self.start) * self.per_step / max(_time.perf_counter() - self.t0, 1e-9)
         if self.bar is not None:
-            self.bar.update(state.step - self.bar.n)
-            self.bar.set_postfix(
-                {"A": f"{parts.get('loss_a', 0):.4f}", "B": f"{parts.get('loss_b', 0):.4f}", "faces/s": f"{rate:.1f}"},
-                refresh=False,
-            )
+            self.bar.update(state.step, {"A": f"{parts.get('loss_a', 0):.4f}", "B": f"{parts.get('loss_b', 0):.4f}",
+                                         "faces/s": f"{rate:.1f}"})
         if self.tb is not None:
             for k, v in parts.items():
                 self.tb.add_scalar(f"train/{k}", v, state.step)

@@ -26,6 +26,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from faceswap.models.swap import SwapAutoEncoder
+
 
 @dataclass(frozen=True)
 class Preset:
@@ -114,8 +116,6 @@ def model_config(preset: str | Preset, resolution: int | None = None, mask: bool
 
 def count_parameters(preset: str, resolution: int | None = None) -> int:
     """Build the preset's model and count its parameters."""
-    from faceswap.models.swap import SwapAutoEncoder
-
     model = SwapAutoEncoder(model_config(preset, resolution))
     return sum(p.numel() for p in model.parameters())
 

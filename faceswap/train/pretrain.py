@@ -20,6 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from faceswap.errors import FaceswapError
+from faceswap.train.pipeline import train
 
 
 def pretrain(facesets, prior_dir: str | Path, **options):
@@ -28,8 +29,6 @@ def pretrain(facesets, prior_dir: str | Path, **options):
     `options` are train()'s (preset, mask, iterations, time, threads, ...).
     Returns train()'s TrainSummary.
     """
-    from faceswap.train.pipeline import train
-
     folders = [Path(f) for f in facesets]
     if len(folders) < 2:
         raise FaceswapError("pretrain needs the facesets of two or more people (ideally many)")

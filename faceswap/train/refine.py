@@ -23,11 +23,18 @@ from __future__ import annotations
 import time as _time
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from faceswap.errors import FaceswapError
+from faceswap.extract.faceset import load_faceset
+from faceswap.models import ModelError, load_model, read_model_config
+from faceswap.models.refine import DetailUpsampler
+from faceswap.runtime import pick_device, pick_threads
+from faceswap.train.checkpoint import load_swap_model
+from faceswap.training import Callback, fit
 
 DETAIL_PREFIX = "detail_"
 
@@ -45,8 +52,6 @@ def check_detail_resolution(folder: Path, resolution: int) -> None:
     """Refuse an upsampler taught on another model's faces (a model directory
     retrained at another resolution keeps its old detail_* folder): it would
     enlarge faces of the wrong size, or silently fit a different model."""
-    from faceswap.models import ModelError, read_model_config
-
     try:
         made_for = (read_model_config(folder).get("extra") or {}).get("faceswap", {}).get("resolution")
     except ModelError as e:
@@ -61,8 +66,6 @@ def load_detail(model_dir: str | Path, identity: str, device: str | torch.device
                 resolution: int | None = None):
     """The detail upsampler of `identity` in eval mode, or None when the model has none.
     resolution: the swap model's, checked against the one the upsampler was trained for."""
-    from faceswap.models import ModelError, load_model
-
     folder = detail_dir(model_dir, identity)
     if not has_detail(model_dir, identity):
         return None
@@ -101,7 +104,7 @@ def refine(
     batch_size: int = 16,
     lr: float = 1e-3,
     device: str | None = None,
-    threads: int | None = None,
+    threads: int | str | None = "auto",
     seed: int = 0,
     progress: bool = True,
 ) -> dict:
@@ -112,21 +115,15 @@ def refine(
     scale: 2 or 4; default the larger one the faceset's crops can teach (x4 for
     a 64 px model on 256 px crops, x2 for a 128 px one), i.e. up to the size
     faces are pasted at.
+    threads: torch CPU threads, or "auto" (None too): time a step on one
+    thread and on every core and keep the faster, as train does.
     Returns a summary dict. Raises FaceswapError for user-fixable problems.
     """
-    from faceswap.extract.faceset import load_faceset
-    from faceswap.models.refine import DetailUpsampler
-    from faceswap.runtime import pick_device
-    from faceswap.train import load_swap_model
-    from faceswap.training import Callback, fit
-
-    if threads is not None:
-        torch.set_num_threads(max(1, int(threads)))
     dev = pick_device(device)
     model, meta = load_swap_model(model_dir, dev)
     identity = identity or model.identities[-1]
     if identity not in model.identities:
-        raise FaceswapError(f"--identity {identity!r}: {model_dir} has identities {', '.join(model.identities)}")
+        raise FaceswapError(f"--to {identity!r}: {model_dir} has identities {', '.join(model.identities)}")
     index = model.identities.index(identity)
     recorded = meta.get(f"faceset_{'ab'[index]}") or "."
     if faces is None and not isinstance(recorded, str):
@@ -143,8 +140,6 @@ def refine(
         raise FaceswapError(f"{folder}: faces are {side} px; a x{scale} upsampler of a {res} px model needs "
                             f"{res * scale} px crops (re-extract with --size {res * scale} or use --scale 2)")
     hr_side = res * scale
-    import cv2
-
     hr = np.stack([cv2.resize(im, (hr_side, hr_side), interpolation=cv2.INTER_AREA) if side != hr_side else im
                    for im in images])
     lo = np.stack([cv2.resize(im, (res, res), interpolation=cv2.INTER_AREA) for im in images])
@@ -183,6 +178,16 @@ def refine(
     if (out_dir / "config.json").is_file():  # resuming: only an upsampler of this model's resolution
         check_detail_resolution(out_dir, res)
     net = DetailUpsampler({"scale": scale})
+    if dev.type == "cpu":
+        def probe() -> None:
+            net(**batches(0)).loss.backward()
+            net.zero_grad(set_to_none=True)
+
+        _, how = pick_threads(threads, probe)
+        if progress:
+            print(f"refine: torch threads {how}", flush=True)
+    elif threads not in (None, "auto"):
+        torch.set_num_threads(int(threads))
     t0, c0 = _time.perf_counter(), _time.process_time()
 
     def budget(state) -> None:

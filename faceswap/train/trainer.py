@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import safetensors.torch
 import torch
 from torch import nn
 
 from faceswap.errors import FaceswapError
-from faceswap.train.losses import FaceLoss
+from faceswap.fileio import atomic_path
+from faceswap.models.autoencoder import ModelOutput
+from faceswap.train.losses import FaceLoss, mask_loss
 
 
 class SwapTrainer(nn.Module):
@@ -35,8 +38,6 @@ class SwapTrainer(nn.Module):
         self.adversarial, self.adversarial_weight = adversarial, adversarial_weight
 
     def _side(self, x: torch.Tensor, target: torch.Tensor, identity: str):
-        from faceswap.train.losses import mask_loss
-
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         face, mask = self.model.decode(self.model.encode(x), identity)
@@ -49,8 +50,6 @@ class SwapTrainer(nn.Module):
         return rec, extra
 
     def forward(self, a_in, a_target, b_in, b_target):
-        from faceswap.models.autoencoder import ModelOutput
-
         ia, ib = self.model.identities[:2]
         loss_a, extra_a = self._side(a_in, a_target, ia)
         loss_b, extra_b = self._side(b_in, b_target, ib)
@@ -67,21 +66,16 @@ DISCRIMINATOR_FILE = "discriminator.safetensors"
 
 
 def save_discriminators(adv: nn.Module, model_dir: Path) -> None:
-    from safetensors.torch import save_file
-
-    from faceswap.fileio import atomic_path
 
     with atomic_path(model_dir / DISCRIMINATOR_FILE) as tmp:
-        save_file({k: v.detach().cpu().contiguous() for k, v in adv.state_dict().items()}, str(tmp))
+        safetensors.torch.save_file({k: v.detach().cpu().contiguous() for k, v in adv.state_dict().items()}, str(tmp))
 
 
 def load_discriminators(adv: nn.Module, model_dir: Path) -> None:
-    from safetensors.torch import load_file
-
     path = model_dir / DISCRIMINATOR_FILE
     if not path.is_file():
         return
     try:
-        adv.load_state_dict(load_file(str(path)))
+        adv.load_state_dict(safetensors.torch.load_file(str(path)))
     except Exception as e:
         raise FaceswapError(f"{path}: corrupt or mismatched discriminator weights ({type(e).__name__}); delete it") from None

@@ -53,7 +53,7 @@ def test_refine_scale_defaults_to_what_the_crops_allow(tiny_preset, tmp_path):
 
 
 def test_refine_refuses_small_faces_and_unknown_identity(model, capsys):
-    with pytest.raises(FaceswapError, match="--identity 'c'"):
+    with pytest.raises(FaceswapError, match="--to 'c'"):
         refine(model, identity="c", steps=1, progress=False)
     # 64 px crops of a 16 px model allow x4 but not x8; --scale 3 is refused at the CLI
     assert main(["refine", str(model), "--scale", "3", "--no-progress"]) == 1

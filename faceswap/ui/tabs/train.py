@@ -47,7 +47,7 @@ def render(ctx: Context) -> SimpleNamespace:
                 w.refresh = gr.Button("Refresh lists", size="sm")
             w.status = gr.HTML(status_html(None), elem_id="train-status")
         with gr.Column(scale=3):
-            w.preview = gr.Image(label="Preview (rows: A, A->A, A->B, B, B->B, B->A)", type="numpy",
+            w.preview = gr.Image(label="Preview (columns: A, A->A, A->B, B, B->B, B->A; a row per face)", type="numpy",
                                  interactive=False, elem_id="train-preview")
             w.loss = gr.LinePlot(x="step", y="loss", color="identity", label="Loss", height=240,
                                  elem_id="train-loss")
