@@ -24,6 +24,8 @@ check. Loading a graph runs no Python code: ONNX is data.
 from __future__ import annotations
 
 import os
+import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +34,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from faceswap import __version__
+from faceswap.convert.files import pick_identity
+from faceswap.convert.masks import landmark_mask, refine_mask
 from faceswap.errors import FaceswapError
+from faceswap.extract.align import DEFAULT_COVERAGE, template_points
+from faceswap.fileio import atomic_path, check_replace, output_path, write_error
+from faceswap.train import load_swap_model
+from faceswap.train.refine import load_detail
 
 FORMATS = ("onnx", "dfm")
 OPSET = 17
@@ -105,9 +114,6 @@ class ExportSummary:
 
 
 def _face_mask(res: int, coverage: float) -> torch.Tensor:
-    from faceswap.convert.masks import landmark_mask, refine_mask
-    from faceswap.extract.align import template_points
-
     mask = refine_mask(landmark_mask(res, template_points(res, coverage), "face"), blur=5.0)
     return torch.from_numpy(mask)[None, None]
 
@@ -120,14 +126,6 @@ def export(model_dir: str | os.PathLike, output: str | os.PathLike, *, format: s
     detail upsampler when the model has one. Raises FaceswapError (one line)
     for a folder that is not a model, an unknown format or identity, or an
     existing output without `force`."""
-    import time
-
-    from faceswap.convert.files import pick_identity
-    from faceswap.extract.align import DEFAULT_COVERAGE
-    from faceswap.fileio import check_replace, output_path
-    from faceswap.train import load_swap_model
-    from faceswap.train.refine import load_detail
-
     start = time.perf_counter()
     model_dir, output = Path(model_dir), output_path(output)
     format = (format or output.suffix.lstrip(".")).lower()
@@ -151,11 +149,6 @@ def export(model_dir: str | os.PathLike, output: str | os.PathLike, *, format: s
 def write_graph(model, ident: str, up, coverage: float, output: Path, format: str = "onnx") -> int:
     """Write the graph of `model` painting `ident` (with the detail upsampler `up`
     or None) to `output` atomically; returns the paste size P of its faces."""
-    import warnings
-
-    from faceswap import __version__
-    from faceswap.fileio import atomic_path, write_error
-
     res = int(model.resolution)
     source = next((i for i in model.identities if i != ident), ident)
     paste = res * (up.scale if up is not None else 1)
@@ -186,7 +179,7 @@ def write_graph(model, ident: str, up, coverage: float, output: Path, format: st
 
 
 def _stamp(path: Path, props: dict[str, str]) -> None:
-    import onnx
+    import onnx  # the optional onnx extra
 
     m = onnx.load(str(path))
     for key, value in props.items():
@@ -204,7 +197,7 @@ def load_session(path: str | os.PathLike, threads: int = 1):
     Raises FaceswapError naming the file for a missing, damaged or foreign one,
     or when onnxruntime (the onnx extra) is not installed."""
     try:
-        import onnxruntime as ort
+        import onnxruntime as ort  # the optional onnx extra
     except ImportError:
         raise FaceswapError("ONNX models need onnxruntime: pip install 'faceswap[onnx]'") from None
     path = Path(path)

@@ -79,7 +79,7 @@ class FaceRenderer:
         that is gone once the session holds it."""
         import tempfile
 
-        from faceswap.convert.export import OnnxSwapper, write_graph
+        from faceswap.convert.export import OnnxSwapper, write_graph  # only with the optional onnx extra
 
         with tempfile.TemporaryDirectory(prefix="faceswap-onnx-") as tmp:
             path = Path(tmp) / "model.onnx"

@@ -28,7 +28,22 @@ import cv2
 import numpy as np
 import torch
 
+from faceswap import __version__
+from faceswap.convert.blend import crop, paste_face, watermark
+from faceswap.convert.export import OnnxSwapper
+from faceswap.convert.faces import FaceRenderer
+from faceswap.convert.files import pick_identity
+from faceswap.convert.masks import MaskMaker
+from faceswap.convert.sharpen import resolve_sharpen
+from faceswap.convert.smoothing import LandmarkSmoother
 from faceswap.errors import FaceswapError
+from faceswap.extract.align import DEFAULT_COVERAGE, template_points, umeyama
+from faceswap.extract.detect import Detector
+from faceswap.extract.track import Tracker
+from faceswap.fileio import output_path
+from faceswap.runtime import pick_device
+from faceswap.train import load_swap_model
+from faceswap.video import SYNTHETIC_TAGS, FrameReader, VideoWriter
 
 LABEL = "AI face swap"
 
@@ -111,8 +126,6 @@ def _frames(source: str, realtime: bool, stop: threading.Event):
         finally:
             cap.release()
         return
-    from faceswap.video import FrameReader
-
     reader = FrameReader(Path(source))
     fps = reader.info.fps or 30.0
     start = time.monotonic()
@@ -134,9 +147,6 @@ class _OnnxRenderer:
     """FaceRenderer's crop and swap, for a graph written by `faceswap export --format onnx`."""
 
     def __init__(self, path: Path, threads: int = 1):
-        from faceswap.convert.export import OnnxSwapper
-        from faceswap.extract.align import template_points
-
         self.swapper = OnnxSwapper(path, threads)
         self.size, self.paste_size = self.swapper.resolution, self.swapper.paste_size
         if self.paste_size == self.size:  # no upsampler in the graph: bicubic to convert's paste size
@@ -145,9 +155,6 @@ class _OnnxRenderer:
         self.detail = self.swapper.paste_size != self.swapper.resolution
 
     def crop(self, image, landmarks):
-        from faceswap.convert.blend import crop
-        from faceswap.extract.align import umeyama
-
         m = umeyama(np.asarray(landmarks, np.float64), self.template).astype(np.float64)
         big = crop(image, m, self.paste_size)
         return m, big, cv2.resize(big, (self.size, self.size), interpolation=cv2.INTER_AREA)
@@ -163,11 +170,6 @@ def _renderer(model: Path, to: str | None, detail: bool, device, backend: str = 
     if model.suffix.lower() == ".onnx":
         r = _OnnxRenderer(model)
         return r, bool(r.swapper.session.get_outputs()), r.detail
-    from faceswap.convert.faces import FaceRenderer
-    from faceswap.convert.files import pick_identity
-    from faceswap.extract.align import DEFAULT_COVERAGE
-    from faceswap.train import load_swap_model
-
     net, meta = load_swap_model(model, device)
     ident = pick_identity(to, list(net.identities), meta, model)
     r = FaceRenderer(net, model, ident, float(meta.get("coverage") or DEFAULT_COVERAGE), device, detail=detail,
@@ -183,15 +185,12 @@ def _sink(output: Path | None, window: bool, virtual_camera: bool, width: int, h
     writers: list[Callable[[np.ndarray, float], None]] = []
     closers: list[Callable[[], None]] = []
     if output is not None:
-        from faceswap import __version__
-        from faceswap.video import SYNTHETIC_TAGS, VideoWriter
-
         writer = VideoWriter(output, fps, width, height, metadata=SYNTHETIC_TAGS(__version__))
         writers.append(writer.write)  # at the frame's own time: a live output has gaps where frames dropped
         closers.append(writer.close)
     if virtual_camera:
         try:
-            import pyvirtualcam
+            import pyvirtualcam  # optional: not every machine has a loopback camera
         except ImportError:
             raise FaceswapError("--virtual-camera needs pyvirtualcam and a loopback camera device "
                                 "(pip install pyvirtualcam; on Linux: v4l2loopback)") from None
@@ -231,15 +230,6 @@ def live(source: str | os.PathLike | int, model: str | os.PathLike, *, output: s
     input frames, or on Ctrl-C. backend: "auto" (ONNX Runtime on a CPU when
     installed), "torch" or "onnx" for a model directory. Returns the figures
     (fps, latency, drops)."""
-    from faceswap.convert.blend import paste_face, watermark
-    from faceswap.convert.masks import MaskMaker
-    from faceswap.convert.sharpen import resolve_sharpen
-    from faceswap.convert.smoothing import LandmarkSmoother
-    from faceswap.extract.detect import Detector
-    from faceswap.extract.track import Tracker
-    from faceswap.fileio import output_path
-    from faceswap.runtime import pick_device
-
     source, model = str(source), Path(model)
     if not (source.isdigit() or "://" in source or Path(source).is_file()):
         raise FaceswapError(f"--source {source}: no such camera index, stream URL or video file")
