@@ -246,6 +246,7 @@ def convert(
     mask: str = typer.Option("auto", "--mask", help="auto | learned | face | ellipse | box."),
     mask_erode: float = typer.Option(0.0, "--mask-erode", help="Shrink the mask by this % of the face crop (negative grows it)."),
     mask_blur: float = typer.Option(5.0, "--mask-blur", help="Feather the mask edge over this % of the face crop."),
+    occlusion: Optional[bool] = typer.Option(None, "--occlusion/--no-occlusion", help="Keep the original pixels where the occlusion model (weights/occluder) finds the face covered: hands, microphones, glasses (default: on when it is installed)."),
     color: str = typer.Option("reinhard", "--color", help="none | mean | reinhard | hist."),
     blend: str = typer.Option("alpha", "--blend", help="alpha | poisson."),
     sharpen: str = typer.Option("auto", "--sharpen", help="Sharpen the swapped face, 0 (off) to 4, halo-free (no pixel passes its neighbours' range); auto: 1 for faces drawn by a detail upsampler, else 0."),
@@ -271,7 +272,7 @@ def convert(
 
     summary = run_convert(
         input, model_dir, output, to=to, alignments=alignments, mask=mask, mask_erode=mask_erode,
-        mask_blur=mask_blur, color=color, blend=blend, sharpen=parse_sharpen(sharpen), smooth=smooth, detail=detail,
+        mask_blur=mask_blur, occlusion=occlusion, color=color, blend=blend, sharpen=parse_sharpen(sharpen), smooth=smooth, detail=detail,
         watermark=watermark, device=device, batch_size=batch_size, like=like, like_threshold=like_threshold,
         rotate=_rotate(rotate), force=force, progress=progress,
     )
