@@ -78,6 +78,7 @@ class OcclusionMasker:
         # crop P (at `coverage`) -> crop r (at `net_coverage`): a scaling about the centres
         s = (self.res / self.size) * (net_coverage / coverage)
         self.to_net = np.float64([[s, 0, self.res / 2 - s * self.size / 2], [0, s, self.res / 2 - s * self.size / 2]])
+        self.coverage = coverage
         self.threshold, self.grow, self.feather = threshold, grow, feather
 
     def probability(self, originals: list[np.ndarray]) -> list[np.ndarray]:
@@ -111,21 +112,22 @@ class OcclusionMasker:
             hard = np.clip(cv2.GaussianBlur(hard, (0, 0), sigma) * 2, 0, 1)
         return hard.astype(np.float32)
 
-    def covered_share(self, original: np.ndarray, region: np.ndarray) -> float:
-        """Share of the face `region` ((P, P) 0/1) of one crop that the model calls covered."""
-        prob = self.probability([original])[0]
+    def cover_at(self, renderer, region: np.ndarray):
+        """`cover(image, landmarks) -> (share, mask)` for faceswap.convert.hold: the share of
+        the face `region` ((P, P) 0/1) that is covered at those landmarks, and the covered
+        pixels in the frame ((H, W) bool)."""
+        from faceswap.convert.blend import warp_to_frame
+
         inside = region > 0.5
-        return float((prob[inside] > self.threshold).mean()) if inside.any() else 0.0
 
-    def confirm(self, renderer, region: np.ndarray, share: float = 0.1):
-        """`confirm(image, landmarks) -> bool` for faceswap.convert.hold: whether at least
-        `share` of the face region at those landmarks is covered (so holding the face there
-        keeps a covered face swapped, not a face that has gone)."""
-        def confirm(image: np.ndarray, landmarks: np.ndarray) -> bool:
-            _, original, _ = renderer.crop(image, landmarks)
-            return self.covered_share(original, region) >= share
+        def cover(image: np.ndarray, landmarks: np.ndarray) -> tuple[float, np.ndarray]:
+            matrix, original, _ = renderer.crop(image, landmarks)
+            hard = (self.probability([original])[0] > self.threshold).astype(np.float32)
+            h, w = image.shape[:2]
+            share = float(hard[inside].mean()) if inside.any() else 0.0
+            return share, warp_to_frame(hard * inside, matrix, (0, 0, w, h)) > 0.5
 
-        return confirm
+        return cover
 
     def __call__(self, originals: list[np.ndarray]) -> list[np.ndarray]:
         """[(P, P, 3) uint8 original crops] -> [(P, P) float32 cover in [0, 1]]."""

@@ -212,6 +212,7 @@ def convert(
     mask_erode: float = 0.0,
     mask_blur: float = 5.0,
     occlusion: bool | None = None,
+    occluder: str | os.PathLike | None = None,
     color: str = "reinhard",
     blend: str = "alpha",
     sharpen: float | None = None,
@@ -237,6 +238,7 @@ def convert(
     occlusion: keep the original pixels where the occlusion model
     (weights/occluder) finds the face covered (a hand, a microphone, glasses),
     on top of any mask; None: on when the occlusion model is installed.
+    occluder: the occlusion model's folder (default weights/occluder).
     detail: upscale the model's face with the identity's detail upsampler
     when the model directory has one (`faceswap refine`); bicubic otherwise.
     sharpen: strength of a halo-free unsharp mask on the swapped face
@@ -294,13 +296,13 @@ def convert(
     coverage = float(meta.get("coverage") or align_cov or DEFAULT_COVERAGE)  # the model's crops: its faceset's
     renderer = FaceRenderer(model, model_dir, ident, coverage, dev, detail=detail)
     masks = MaskMaker(mask_kind, renderer.paste_size, renderer.template, erode=mask_erode, blur=mask_blur)
-    occluder = make_masker(occlusion, renderer.paste_size, coverage, dev)
+    occlusion_masker = make_masker(occlusion, renderer.paste_size, coverage, dev, occluder)
     sharpen = resolve_sharpen(sharpen, renderer.detail is not None)
     smoother = LandmarkSmoother(info.fps or 30.0) if (smooth and kind == "video") else None
     hold = None
     if kind == "video" and hold_frames > 0:
-        confirm = occluder.confirm(renderer, masks.region) if occluder is not None else None
-        hold = CoverHold(hold_frames, confirm=confirm)
+        cover = occlusion_masker.cover_at(renderer, masks.region) if occlusion_masker is not None else None
+        hold = CoverHold(hold_frames, cover=cover)
     locate = _Locator(frames_lm, dev, like=like or None, rotate=rotate, source=input_path, hold=hold)
 
     tags = SYNTHETIC_TAGS(__version__)
@@ -321,7 +323,8 @@ def convert(
 
     def swap_stage():
         _limit_torch_threads(dev)
-        for item in _swap_batches(located_q, renderer, batch_size, max_frames=batch_size, occlusion=occluder):
+        for item in _swap_batches(located_q, renderer, batch_size, max_frames=batch_size,
+                                  occlusion=occlusion_masker):
             swapped_q.put(item)
 
     def blend_stage():

@@ -173,7 +173,8 @@ def line_shape(rng: np.random.Generator, size: int, coverage: float) -> np.ndarr
     if rng.random() < 0.45:
         eye_d = np.linalg.norm(pts[1] - pts[0])
         w = max(1, int(round(rng.uniform(0.008, 0.04) * size)))
-        rx, ry = eye_d * rng.uniform(0.38, 0.5), eye_d * rng.uniform(0.25, 0.4)
+        # lenses are larger than the eye and its make-up: a rim never hugs the eyelid
+        rx, ry = eye_d * rng.uniform(0.45, 0.6), eye_d * rng.uniform(0.33, 0.45)
         for e in (pts[0], pts[1]):
             c = e + np.array([0, rng.uniform(-0.05, 0.1) * eye_d])
             if rng.random() < 0.5:
@@ -259,7 +260,7 @@ class CoverSynth:
     """
 
     def __init__(self, faces: np.ndarray, resolution: int = 64, coverage: float = DEFAULT_COVERAGE,
-                 skin: np.ndarray | None = None, clean: float = 0.25, kinds: tuple[str, ...] = KINDS):
+                 skin: np.ndarray | None = None, clean: float = 0.35, kinds: tuple[str, ...] = KINDS):
         unknown = set(kinds) - set(KINDS)
         if unknown:
             raise ValueError(f"unknown cover kind(s) {sorted(unknown)}; the kinds are {KINDS}")
@@ -305,3 +306,54 @@ class CoverSynth:
         x = torch.from_numpy(np.stack([p[0] for p in pairs])).permute(0, 3, 1, 2).float().div_(255)
         t = torch.from_numpy(np.stack([p[1] for p in pairs]))[:, None]
         return {"x": x, "target": t}
+
+
+# ---- held out: the "card" kind, for measuring only (CoverSynth never draws it) ------------------------
+def card_alpha(shape: tuple[int, int], centre, size, angle: float, corner: float = 0.2) -> np.ndarray:
+    """(H, W) float32 alpha of a rounded rectangle (a phone, a card, a cup's side): centre (x, y),
+    size (w, h) in pixels, turned by `angle` degrees, corners rounded by `corner` of the short side.
+    The edge is anti-aliased (sub-pixel polygon); this alpha is the exact truth of the cover."""
+    w, h = float(size[0]), float(size[1])
+    r = corner * min(w, h)
+    pts = []
+    for cx, cy, a0 in ((w / 2 - r, h / 2 - r, 0), (-w / 2 + r, h / 2 - r, 90), (-w / 2 + r, -h / 2 + r, 180),
+                       (w / 2 - r, -h / 2 + r, 270)):
+        t = np.radians(a0 + np.linspace(0, 90, 8))
+        pts += list(zip(cx + r * np.cos(t), cy + r * np.sin(t)))
+    pts = np.asarray(pts)
+    c, s = np.cos(np.radians(angle)), np.sin(np.radians(angle))
+    pts = pts @ np.array([[c, s], [-s, c]]) + np.asarray(centre, np.float64)
+    a = np.zeros(shape, np.uint8)
+    cv2.fillPoly(a, [np.round(pts * 16).astype(np.int32)], 255, cv2.LINE_AA, shift=4)
+    return a.astype(np.float32) / 255
+
+
+def card_texture(shape: tuple[int, int]) -> np.ndarray:
+    """(H, W, 3) uint8: the held-out `coffee` photo (scikit-image) stretched over a frame."""
+    import skimage.data
+
+    return cv2.resize(np.asarray(skimage.data.coffee()), (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
+
+
+def card_clip(frames: list[np.ndarray], landmarks: list[np.ndarray], span: float = 2.6) -> tuple[list, list]:
+    """A held-out card moving across each frame's face, left to right at nose-to-mouth height.
+
+    frames: RGB uint8 (H, W, 3); landmarks: each frame's five landmarks (the uncovered truth).
+    The card is 1.5 x 1.0 eye distances, turned 20 degrees, and travels from `span` eye
+    distances left of the face centre to `span` right over the clip. Returns (covered frames,
+    alphas (H, W) float32)."""
+    n = len(frames)
+    texture = card_texture(frames[0].shape[:2]).astype(np.float32)
+    covered, alphas = [], []
+    for i, (frame, lm) in enumerate(zip(frames, landmarks)):
+        lm = np.asarray(lm, np.float64)
+        mouth = lm[3:].mean(0)
+        d = float(np.linalg.norm(lm[1] - lm[0]))
+        u = (lm[1] - lm[0]) / d
+        t = -span + 2 * span * i / max(n - 1, 1)
+        centre = (lm[2] + mouth) / 2 + u * t * d
+        a = card_alpha(frame.shape[:2], centre, (1.5 * d, 1.0 * d), 20.0 + np.degrees(np.arctan2(u[1], u[0])))
+        out = frame.astype(np.float32) * (1 - a[..., None]) + texture * a[..., None]
+        covered.append(np.clip(out + 0.5, 0, 255).astype(np.uint8))
+        alphas.append(a)
+    return covered, alphas
