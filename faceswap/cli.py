@@ -123,7 +123,7 @@ def clean(
     identity: bool = typer.Option(True, "--identity/--no-identity", help="Move faces of another person than the majority (needs the identity extra)."),
     threshold: float = typer.Option(0.6, "--threshold", help="Identity distance to the majority over which a face is another person."),
 ) -> None:
-    """Move outliers (another person, blurry, badly aligned, duplicates) into
+    """Move outliers (another person, blurry, badly aligned, mostly covered, duplicates) into
     FACESET/rejected/ and print what moved and why; `--undo` moves them back.
     `train` never reads rejected/."""
     from faceswap.extract.curate import clean_faceset, undo_clean

@@ -183,7 +183,7 @@ def identity_share(frames: list[np.ndarray], landmarks: list[np.ndarray], refere
 
 def main() -> None:
     from faceswap.convert import convert
-    from faceswap.convert.occlusion import OCCLUDER_DIR, OcclusionMasker, load_occluder
+    from faceswap.occlusion import OCCLUDER_DIR, OcclusionMasker, load_occluder
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--frames", type=int, default=60)

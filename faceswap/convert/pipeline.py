@@ -39,7 +39,7 @@ from faceswap.convert.faces import FaceRenderer
 from faceswap.convert.files import ImageSink, VideoSink, check_output, load_alignments, output_kind, pick_identity
 from faceswap.convert.hold import HOLD_FRAMES, CoverHold, fill_gaps
 from faceswap.convert.masks import MaskMaker, resolve_mask_kind
-from faceswap.convert.occlusion import OcclusionMasker, apply_cover, make_masker
+from faceswap.occlusion import OcclusionMasker, apply_cover, make_masker
 from faceswap.convert.smoothing import LandmarkSmoother
 from faceswap.errors import FaceswapError, user_os_error
 from faceswap.fileio import check_writable, remove_stale_temps
@@ -59,6 +59,7 @@ class ConvertSummary:
     to: str = ""
     skipped: list[tuple[str, str]] = field(default_factory=list)
     truncated: bool = False
+    held: int = 0  # frames where a face hidden by cover was kept from its neighbours (detection path)
 
     @property
     def fps(self) -> float:
@@ -67,6 +68,8 @@ class ConvertSummary:
     def __str__(self) -> str:
         text = (f"{self.output}: {self.frames} frames, {self.faces_swapped} faces swapped to {self.to!r}, "
                 f"{self.frames_without_face} frames without a face ({self.fps:.1f} fps)")
+        if self.held:
+            text += f"; a covered face held on {self.held} frames"
         if self.skipped:
             text += f"; skipped {len(self.skipped)} unreadable images"
         if self.truncated:
@@ -386,6 +389,7 @@ def convert(
     except OSError as e:  # the encoder flushes its last frames here
         sink.abort()
         raise user_os_error(e, output) from None
+    summary.held = locate.hold.held_frames if locate.hold is not None else 0
     summary.skipped = list(reader.skipped)
     summary.truncated = bool(reader.truncated)
     summary.seconds = time.perf_counter() - start

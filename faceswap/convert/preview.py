@@ -28,7 +28,7 @@ from faceswap.convert.color import check_color
 from faceswap.convert.sharpen import resolve_sharpen
 from faceswap.convert.files import load_alignments, pick_identity
 from faceswap.convert.masks import MaskMaker, resolve_mask_kind
-from faceswap.convert.occlusion import apply_cover, make_masker, missing_occluder
+from faceswap.occlusion import apply_cover, make_masker, missing_occluder
 from faceswap.convert.smoothing import LandmarkSmoother
 from faceswap.errors import FaceswapError
 

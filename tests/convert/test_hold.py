@@ -65,7 +65,7 @@ def test_half_covered_face_stays_swapped_for_20_frames(faces_dir, tmp_path):
     of the face size (mean over the five points) of those found on the uncovered frames."""
     import cv2
 
-    from faceswap.convert.occlusion import OcclusionMasker, has_occluder, load_occluder
+    from faceswap.occlusion import OcclusionMasker, has_occluder, load_occluder
     from faceswap.extract.align import template_points, umeyama
     from faceswap.extract.detect import Detector
     from faceswap.extract.track import Tracker

@@ -19,7 +19,7 @@ import numpy as np
 from faceswap.convert.blend import BLENDS
 from faceswap.convert.color import COLORS
 from faceswap.convert.masks import MASKS
-from faceswap.convert.occlusion import has_occluder
+from faceswap.occlusion import has_occluder
 from faceswap.convert.sharpen import DEFAULT_SHARPEN, resolve_sharpen
 from faceswap.errors import FaceswapError
 from faceswap.ui.common import Context, one_line, status_html

@@ -1,5 +1,9 @@
 """Keep what covers the face: the occlusion model's cover, as a mask convert subtracts.
 
+Like faceswap.identity, a room no pipeline owns: convert takes the cover out
+of its masks and holds faces through it, `faceswap clean` moves faces that
+are mostly covered out of a faceset.
+
 The swap's mask says where the new face goes (the face region); the occlusion
 model (faceswap.models.occluder, shipped in weights/occluder) says which of
 those pixels are hidden behind a hand, a microphone or a glasses rim. Convert
@@ -14,8 +18,10 @@ on the occluder's crop is mapped back by the inverse scaling.
     cover(originals: [(P, P, 3) uint8]) -> [(P, P) float32 in [0, 1]]
 
 Turning probabilities into cover: above `threshold` counts as covered; the
-covered region grows by `grow` % of the crop (an occluder's soft, blurred edge
-stays original rather than half painted over) and is feathered over `feather` %.
+covered region grows by `grow` % of the crop (default: one pixel of the
+occluder's crop, the precision of its edges; so an occluder's soft, blurred
+edge stays original rather than half painted over) and is feathered outwards
+over `feather` %.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ import torch
 from faceswap.errors import FaceswapError
 from faceswap.extract.align import DEFAULT_COVERAGE
 
-OCCLUDER_DIR = Path(__file__).resolve().parents[2] / "weights" / "occluder"
+OCCLUDER_DIR = Path(__file__).resolve().parents[1] / "weights" / "occluder"
 
 
 def has_occluder(path: str | Path | None = None) -> bool:
@@ -72,14 +78,16 @@ class OcclusionMasker:
     """
 
     def __init__(self, net, net_coverage: float, paste_size: int, coverage: float, device: torch.device,
-                 threshold: float = 0.5, grow: float = 1.0, feather: float = 1.5):
+                 threshold: float = 0.5, grow: float | None = None, feather: float = 1.5):
         self.net, self.device = net, device
         self.size, self.res = int(paste_size), int(net.resolution)
         # crop P (at `coverage`) -> crop r (at `net_coverage`): a scaling about the centres
         s = (self.res / self.size) * (net_coverage / coverage)
         self.to_net = np.float64([[s, 0, self.res / 2 - s * self.size / 2], [0, s, self.res / 2 - s * self.size / 2]])
         self.coverage = coverage
-        self.threshold, self.grow, self.feather = threshold, grow, feather
+        # default growth: one pixel of the occluder's own crop (its edges are only that sharp)
+        self.threshold, self.feather = threshold, feather
+        self.grow = 100.0 / (s * self.size) if grow is None else grow
 
     def probability(self, originals: list[np.ndarray]) -> list[np.ndarray]:
         """[(P, P, 3) uint8] -> [(P, P) float32]: the model's probability of cover per crop pixel."""
@@ -132,6 +140,25 @@ class OcclusionMasker:
     def __call__(self, originals: list[np.ndarray]) -> list[np.ndarray]:
         """[(P, P, 3) uint8 original crops] -> [(P, P) float32 cover in [0, 1]]."""
         return [self.to_cover(p) for p in self.probability(originals)]
+
+
+def covered_shares(crops: list[np.ndarray], coverage: float, path: str | Path | None = None,
+                   device: str | torch.device = "cpu") -> np.ndarray:
+    """(N,) share of each aligned crop's tight face square (the central `coverage` of
+    its side) that the occlusion model calls covered. crops: (S, S, 3) uint8 images
+    made at `coverage` (a faceset's)."""
+    net, net_coverage = load_occluder(path, device)
+    maskers: dict[int, OcclusionMasker] = {}
+    out = []
+    for crop in crops:
+        size = crop.shape[0]
+        if size not in maskers:
+            maskers[size] = OcclusionMasker(net, net_coverage, size, coverage, torch.device(device))
+        masker = maskers[size]
+        m = int(round(size * (1 - min(float(coverage), 1.0)) / 2))
+        p = masker.probability([crop])[0]
+        out.append(float((p[m:size - m, m:size - m] > masker.threshold).mean()))
+    return np.asarray(out, np.float64)
 
 
 def apply_cover(mask: np.ndarray, cover: np.ndarray | None) -> np.ndarray:
