@@ -295,7 +295,7 @@ def main() -> None:
     convert(warm, model, work / "warm_out.mp4", progress=False)
     occ = occlusion_cost(convert, clip, model, align, work)
     if args.occlusion_only:
-        print_occlusion(occ, n, model)
+        print_occlusion(occ, n, args.model or "untrained lightweight 64 px")
         return
     runs = [timed(convert, clip, model, work / "out_align.mp4", alignments=align, progress=False, force=True)
             for _ in range(2)]

@@ -10,7 +10,7 @@ webcam_hand_glasses.mp4 (all 58 frames: spectacles throughout, a fast hand at
 17-23 and 29-34). Each is converted with convert's defaults (detection and
 tracking, occlusion on) and with --no-occlusion. Writes, per chosen frame,
 <clip>_<frame>.png (input | without occlusion | with occlusion, full size) and
-weights/occluder/covered_frames.png (a few of them, stacked). Prints the faces
+weights/occluder/covered_frames.jpg (three of them, stacked, 1200 px wide). Prints the faces
 swapped and the frames where the face was held through cover.
 """
 
@@ -33,7 +33,8 @@ from faceswap.video import FrameReader, VideoWriter  # noqa: E402
 
 CHOSEN = {"webcam_hand_chin": (1050, 1310, [1060, 1110, 1150, 1180, 1220, 1260, 1290]),
           "webcam_hand_glasses": (0, 58, [5, 18, 20, 22, 31, 33, 50])}
-FIGURE = [("webcam_hand_chin", 1150), ("webcam_hand_chin", 1260), ("webcam_hand_glasses", 20)]
+FIGURE = [("webcam_hand_glasses", 20), ("webcam_hand_glasses", 31), ("webcam_hand_chin", 1110)]
+WIDTH = 1200
 
 
 def cut(src: Path, dst: Path, start: int, stop: int) -> list[np.ndarray]:
@@ -56,11 +57,19 @@ def label(image: np.ndarray, text: str) -> np.ndarray:
     return out
 
 
+def write_figure(rows: list[np.ndarray], path: Path) -> None:
+    """Rows (input | without | with, RGB) scaled to WIDTH and stacked, as a JPEG (quality 90)."""
+    rows = [cv2.resize(r, (WIDTH, int(round(r.shape[0] * WIDTH / r.shape[1]))), interpolation=cv2.INTER_AREA)
+            for r in rows]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), np.concatenate(rows, 0)[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 90])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", type=Path, default=ROOT / "weights" / "demo")
     ap.add_argument("--out", type=Path, default=Path("/tmp/occl_frames"))
-    ap.add_argument("--figure", type=Path, default=ROOT / "weights" / "occluder" / "covered_frames.png")
+    ap.add_argument("--figure", type=Path, default=ROOT / "weights" / "occluder" / "covered_frames.jpg")
     args = ap.parse_args()
     import torch
 
@@ -83,11 +92,7 @@ def main() -> None:
                                   label(outs[True][i], "occlusion (default)")], 1)
             cv2.imwrite(str(args.out / f"{name}_{k}.png"), row[:, :, ::-1])
             panels[(name, k)] = row
-    rows = [panels[key] for key in FIGURE]
-    width = max(r.shape[1] for r in rows)
-    rows = [cv2.resize(r, (width, int(r.shape[0] * width / r.shape[1])), interpolation=cv2.INTER_AREA) for r in rows]
-    args.figure.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(args.figure), np.concatenate(rows, 0)[:, :, ::-1])
+    write_figure([panels[key] for key in FIGURE], args.figure)
     print(f"wrote {len(panels)} frames to {args.out} and {args.figure}")
 
 

@@ -59,6 +59,9 @@ def main() -> None:
     ap.add_argument("--time", type=float, default=25 * 60, help="stop after this many seconds of training")
     ap.add_argument("--batch-size", type=int, default=24)
     ap.add_argument("--resolution", type=int, default=64)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--clean", type=float, default=0.35, help="share of samples without cover")
+    ap.add_argument("--init", type=Path, default=None, help="start from this occluder's weights (a second phase)")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
@@ -78,7 +81,8 @@ def main() -> None:
     print(f"{len(faces)} faces of {', '.join(f.name for f in base)} carry the cover; skin from {len(skin)} faces "
           f"({prep:.0f} s)", flush=True)
     result = train_occluder(faces, work / "model", skin=skin, resolution=args.resolution, steps=args.steps,
-                            batch_size=args.batch_size, time=args.time, seed=args.seed, device=args.device,
+                            batch_size=args.batch_size, lr=args.lr, clean=args.clean, init=args.init,
+                            time=args.time, seed=args.seed, device=args.device,
                             progress=False)
     export_compact(work / "model", args.out)
     size = (args.out / "model.safetensors").stat().st_size

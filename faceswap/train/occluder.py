@@ -37,6 +37,8 @@ def train_occluder(
     steps: int = 4000,
     batch_size: int = 24,
     lr: float = 2e-3,
+    clean: float = 0.35,
+    init: str | Path | None = None,
     time: float | None = None,
     seed: int = 0,
     device: str = "cpu",
@@ -44,10 +46,15 @@ def train_occluder(
     log_every: int = 100,
 ) -> dict:
     """Fit an `Occluder` on synthetic cover over `faces` ((N, S, S, 3) uint8 crops aligned at `coverage`);
-    `skin`: other people's faces to cut hands from. Checkpoints into `work` (resumes there).
+    `skin`: other people's faces to cut hands from; `clean`: share of samples without cover;
+    `init`: a model directory to start from (fresh optimizer). Checkpoints into `work` (resumes there).
     Returns {"dir", "step", "seconds", "loss": first and last smoothed losses}."""
-    synth = CoverSynth(faces, resolution=resolution, coverage=coverage, skin=skin)
+    synth = CoverSynth(faces, resolution=resolution, coverage=coverage, skin=skin, clean=clean)
     net = Occluder({"resolution": resolution, "channels": list(channels)})
+    if init is not None:  # a second phase (e.g. a lower lr) starts from a trained model's weights
+        from faceswap.models.serialization import load_weights
+
+        load_weights(net, init)
 
     def batches(step: int):
         return synth.batch(batch_size, np.random.default_rng(seed * 1_000_003 + step))
