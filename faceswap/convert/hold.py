@@ -21,10 +21,12 @@ the head went, so the face is kept from its neighbours for at most
 
 `cover(image, landmarks) -> (share, mask)`, when given (convert passes the
 occlusion model), says how much of the face region at those landmarks is
-covered and where (a frame-size bool mask, or None). A face is held only where
-at least `min_share` of it is covered, so a cut or a face leaving the frame is
-not held at all; the covered pixels are kept out of the flow. Without it every
-lost or jumping face is held (up to the bound).
+covered and where (a frame-size bool mask, or None). A face is held where at
+least `min_share` of it is covered, or for `grace` frames while the flow still
+finds the face moving coherently (a detector miss on a motion-blurred hand that
+the occlusion model does not see either); a cut breaks the flow, so it is not
+held. The covered pixels are kept out of the flow. Without `cover` every lost or
+jumping face is held (up to the bound).
 
 Landmarks are (5, 2) float arrays in frame pixels, as everywhere in convert.
 """
@@ -59,17 +61,20 @@ def _face_box_mask(shape, lm: np.ndarray) -> np.ndarray:
     return mask
 
 
-def follow(prev: np.ndarray, grey: np.ndarray, lm: np.ndarray, covered: np.ndarray | None = None) -> np.ndarray:
-    """`lm` moved by the face's motion from grey frame `prev` to `grey` (both (H, W) uint8):
-    corners of the face region outside `covered` followed by pyramidal Lucas-Kanade, checked
-    forwards and backwards, and a similarity fitted to them with RANSAC. Returns `lm`
-    unchanged when too few points agree."""
+def follow(prev: np.ndarray, grey: np.ndarray, lm: np.ndarray,
+           covered: np.ndarray | None = None) -> tuple[np.ndarray, bool]:
+    """(`lm` moved by the face's motion from grey frame `prev` to `grey` (both (H, W) uint8),
+    whether the motion was found): corners of the face region outside `covered` followed by
+    pyramidal Lucas-Kanade, checked forwards and backwards, and a similarity fitted to them
+    with RANSAC. `lm` comes back unchanged, and False, when too few points agree (a cut, a
+    face gone)."""
+    lm = np.asarray(lm, np.float64)
     mask = _face_box_mask(prev.shape, lm)
     if covered is not None:
         mask[cv2.dilate(covered.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0] = 0
     p0 = cv2.goodFeaturesToTrack(prev, 120, 0.01, max(3, int(_eye_distance(lm) / 15)), mask=mask)
     if p0 is None or len(p0) < 8:
-        return lm
+        return lm, False
     lk = dict(winSize=(21, 21), maxLevel=3, criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03))
     p1, ok1, _ = cv2.calcOpticalFlowPyrLK(prev, grey, p0, None, **lk)
     back, ok2, _ = cv2.calcOpticalFlowPyrLK(grey, prev, p1, None, **lk)
@@ -79,11 +84,11 @@ def follow(prev: np.ndarray, grey: np.ndarray, lm: np.ndarray, covered: np.ndarr
         q = np.clip(np.round(p1[:, 0]).astype(int), 0, [w - 1, h - 1])
         good &= ~covered[q[:, 1], q[:, 0]]
     if good.sum() < 8:
-        return lm
+        return lm, False
     m, inliers = cv2.estimateAffinePartial2D(p0[good], p1[good], method=cv2.RANSAC, ransacReprojThreshold=1.5)
     if m is None or inliers.sum() < 6:
-        return lm
-    return (np.asarray(lm, np.float64) @ m[:, :2].T + m[:, 2]).astype(np.float64)
+        return lm, False
+    return lm @ m[:, :2].T + m[:, 2], True
 
 
 class CoverHold:
@@ -91,9 +96,10 @@ class CoverHold:
 
     def __init__(self, max_hold: int = HOLD_FRAMES, jump: float = 0.15,
                  cover: Callable[[np.ndarray, np.ndarray], tuple[float, np.ndarray | None]] | None = None,
-                 min_share: float = 0.1):
+                 min_share: float = 0.1, grace: int = 5):
         self.max_hold, self.jump, self.cover, self.min_share = int(max_hold), jump, cover, min_share
-        self.tracks: list[dict] = []  # {"lm": last landmarks given, "held": frames held in a row}
+        self.grace = int(grace)
+        self.tracks: list[dict] = []  # {"lm": last landmarks given, "held": frames held in a row, "unseen"}
         self.prev: np.ndarray | None = None
         self.held_frames = 0          # frames on which a face was held (for reports)
 
@@ -107,26 +113,31 @@ class CoverHold:
             j = self._nearest(t["lm"], found, free)
             if j is not None and not is_jump(t["lm"], found[j], self.jump):
                 free.remove(j)  # an ordinary next position
-                t["lm"], t["held"] = found[j], 0
+                t["lm"], t["held"], t["unseen"] = found[j], 0, 0
                 out.append(t["lm"])
                 keep.append(t)
                 continue
             share, covered = self.cover(image, t["lm"]) if self.cover is not None else (1.0, None)
-            if share < self.min_share or t["held"] >= self.max_hold:
+            moved, followed = follow(self.prev, grey, t["lm"], covered) if self.prev is not None else (t["lm"], False)
+            # hold where something covers the face, or briefly (a detector miss, a blurred hand
+            # the occlusion model does not see) while the visible face is still being followed
+            seen = share >= self.min_share
+            keep_it = seen or (followed and t.get("unseen", 0) < self.grace)
+            if not keep_it or t["held"] >= self.max_hold:
                 if j is not None:  # nothing in front: the face really moved; or the bound is reached
                     free.remove(j)
-                    t["lm"], t["held"] = found[j], 0
+                    t["lm"], t["held"], t["unseen"] = found[j], 0, 0
                     out.append(t["lm"])
                     keep.append(t)
                 continue  # lost and not covered, or held for too long: let it go
-            moved = follow(self.prev, grey, t["lm"], covered) if self.prev is not None else t["lm"]
             if j is not None and not is_jump(moved, found[j], self.jump):
                 free.remove(j)  # the detection agrees with the followed face: take it
-                t["lm"], t["held"] = found[j], 0
+                t["lm"], t["held"], t["unseen"] = found[j], 0, 0
             else:
                 if j is not None:
                     free.remove(j)  # the detection is the same face, drawn onto the cover
                 t["lm"], t["held"] = moved, t["held"] + 1
+                t["unseen"] = 0 if seen else t.get("unseen", 0) + 1  # held in a row without cover seen
                 held_any = True
             out.append(t["lm"])
             keep.append(t)

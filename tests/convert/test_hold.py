@@ -117,3 +117,20 @@ def test_half_covered_face_stays_swapped_for_20_frames(faces_dir, tmp_path):
           f"{100 * max(raw_err):.1f} %; occlusion model {'used' if cover else 'absent'}")
     assert max(held_err) < 0.03
     assert max(raw_err) > max(held_err)
+
+
+def test_a_brief_miss_is_bridged_while_the_face_is_followed_but_a_cut_is_not():
+    """Nothing seen in front (share 0): a face the flow still follows is held for `grace`
+    frames (a detector miss on a blurred hand); on a cut to another picture the flow breaks
+    and the face is let go at once."""
+    import cv2
+
+    rng = np.random.default_rng(0)
+    scene = cv2.GaussianBlur(rng.integers(0, 255, (240, 240, 3), dtype=np.uint8), (0, 0), 2)
+    other = cv2.GaussianBlur(rng.integers(0, 255, (240, 240, 3), dtype=np.uint8), (0, 0), 2)
+    hold = CoverHold(cover=lambda image, lm: (0.0, None), grace=3)
+    hold(scene, [FACE])
+    assert [len(hold(scene, [])) for _ in range(5)] == [1, 1, 1, 0, 0]
+    hold = CoverHold(cover=lambda image, lm: (0.0, None), grace=3)
+    hold(scene, [FACE])
+    assert hold(other, []) == []
