@@ -160,6 +160,7 @@ def train(
     threads: str = typer.Option("auto", "--threads", help="CPU threads for torch, or auto: time a step with 1 thread and with all cores, keep the faster."),
     init: Optional[Path] = typer.Option(None, "--init", help="Start a new model from this prior (`faceswap pretrain`, same preset and mask; the resolution defaults to the prior's), e.g. weights/prior128."),
     warp: bool = typer.Option(True, "--warp/--no-warp", help="Randomly warp the input faces (start with it); resuming with --no-warp sharpens eyes and lips."),
+    occlusion: Optional[bool] = typer.Option(None, "--occlusion/--no-occlusion", help="With --mask, leave what covers each face (the occlusion model's cover: hands, microphones, glasses) out of the mask the decoders learn (default: on when weights/occluder is installed)."),
 ) -> None:
     """Train a swap model: one shared encoder, one decoder per identity. An existing
     model directory is resumed; Ctrl-C saves. Multi-GPU: torchrun --standalone
@@ -177,7 +178,7 @@ def train(
         faces_a, faces_b, model_dir, iterations=iterations, time=parse_duration(time), batch_size=batch_size,
         preset=preset, resolution=resolution, device=device, seed=seed, loss=loss, mask=mask,
         adversarial=adversarial, save_every=save_every, preview_every=preview_every, compile=compile,
-        tensorboard=tensorboard, progress=progress, threads=threads, init=init, warp=warp,
+        tensorboard=tensorboard, progress=progress, threads=threads, init=init, warp=warp, occlusion=occlusion,
     )
     typer.echo(summary.describe())
 

@@ -13,6 +13,7 @@ import time as _time
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from faceswap.extract.align import DEFAULT_COVERAGE
 from faceswap.extract.faceset import load_faceset
@@ -78,3 +79,20 @@ def train_occluder(
 
 
 
+
+
+def uncovered_mask_targets(images: torch.Tensor, mask: torch.Tensor, coverage: float | None) -> torch.Tensor:
+    """Per-face mask targets with what covers each face taken out: (N, 1, R, R) = `mask`
+    (the (1, 1, R, R) face ellipse, faceswap.train.losses.face_mask) * (1 - cover), the
+    cover of each training face (images (N, R, R, 3) uint8) by the shipped occlusion
+    model (faceswap.occlusion). A decoder that learns this mask stops claiming hands,
+    microphones and glasses as face, so convert's learned mask leaves them too."""
+    from faceswap.occlusion import load_occluder, OcclusionMasker
+
+    net, net_coverage = load_occluder()
+    size = images.shape[1]
+    masker = OcclusionMasker(net, net_coverage, size, coverage or DEFAULT_COVERAGE, torch.device("cpu"))
+    frames = images.cpu().numpy()
+    covers = [masker(list(frames[i:i + 64])) for i in range(0, len(frames), 64)]
+    cover = torch.from_numpy(np.stack([c for batch in covers for c in batch]))[:, None]
+    return mask.cpu() * (1 - cover)
