@@ -252,6 +252,7 @@ def convert(
     blend: str = typer.Option("alpha", "--blend", help="alpha | poisson."),
     sharpen: str = typer.Option("auto", "--sharpen", help="Sharpen the swapped face, 0 (off) to 4, halo-free (no pixel passes its neighbours' range); auto: 1 for faces drawn by a detail upsampler, else 0."),
     smooth: bool = typer.Option(True, "--smooth/--no-smooth", help="Smooth the face alignment over time (video)."),
+    hold_frames: int = typer.Option(30, "--hold-frames", help="Keep a face that cover hides from the detector for at most this many frames (video; 0: never)."),
     detail: bool = typer.Option(True, "--detail/--no-detail", help="Upscale faces with the model's detail upsampler (from `faceswap refine`) when it has one."),
     watermark: Optional[str] = typer.Option(None, "--watermark", help="Draw this visible label on every frame."),
     device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, cuda:N (default: GPU when present)."),
@@ -269,11 +270,12 @@ def convert(
     from faceswap.convert import convert as run_convert
     from faceswap.convert.sharpen import parse_sharpen
 
-    _at_least(mask_blur=(mask_blur, 0), batch_size=(batch_size, 1))
+    _at_least(mask_blur=(mask_blur, 0), batch_size=(batch_size, 1), hold_frames=(hold_frames, 0))
 
     summary = run_convert(
         input, model_dir, output, to=to, alignments=alignments, mask=mask, mask_erode=mask_erode,
-        mask_blur=mask_blur, occlusion=occlusion, color=color, blend=blend, sharpen=parse_sharpen(sharpen), smooth=smooth, detail=detail,
+        mask_blur=mask_blur, occlusion=occlusion, color=color, blend=blend, sharpen=parse_sharpen(sharpen), smooth=smooth, hold_frames=hold_frames,
+        detail=detail,
         watermark=watermark, device=device, batch_size=batch_size, like=like, like_threshold=like_threshold,
         rotate=_rotate(rotate), force=force, progress=progress,
     )
