@@ -129,7 +129,7 @@ def clean(
 ) -> None:
     """Move a faceset's outliers into FACESET/rejected/.
 
-    Outliers are faces of another person, blurry or badly aligned faces and
+    Outliers are faces of another person, blurry or badly aligned faces, mostly covered faces and
     duplicates; it prints what moved and why, and `--undo` moves them back. `train` never reads rejected/."""
     from faceswap.extract.curate import clean_faceset, undo_clean
 
@@ -165,6 +165,7 @@ def train(
     threads: str = typer.Option("auto", "--threads", metavar="N|auto", help=say.THREADS),
     init: Optional[str] = typer.Option(None, "--init", metavar="PRIOR", help="Start a new model from a face prior: a shipped one by name (prior128, prior) or a folder made by `faceswap pretrain`, of the same preset and mask."),
     warp: bool = typer.Option(True, "--warp/--no-warp", help="Randomly warp the input faces (start with it); resuming with --no-warp sharpens eyes and lips."),
+    occlusion: Optional[bool] = typer.Option(None, "--occlusion/--no-occlusion", help="With --mask, leave what covers each face (the occlusion model's cover: hands, microphones, glasses) out of the mask the decoders learn (default: on when weights/occluder is installed)."),
 ) -> None:
     """Train a swap model of two people.
 
@@ -184,7 +185,7 @@ def train(
         faces_a, faces_b, model_dir, iterations=iterations, time=parse_duration(time), batch_size=batch_size,
         preset=preset, resolution=resolution, device=device, seed=seed, loss=loss, mask=mask,
         adversarial=adversarial, save_every=save_every, preview_every=preview_every, compile=compile,
-        tensorboard=tensorboard, progress=progress, threads=threads, init=init, warp=warp,
+        tensorboard=tensorboard, progress=progress, threads=threads, init=init, warp=warp, occlusion=occlusion,
     )
     typer.echo(summary.describe())
 
@@ -269,7 +270,9 @@ def convert(
     color: Literal["none", "mean", "reinhard", "hist"] = typer.Option("reinhard", "--color", help="How the swapped face's colours are matched to the frame."),
     blend: Literal["alpha", "poisson"] = typer.Option("alpha", "--blend", help="How the swapped face is blended into the frame."),
     sharpen: str = typer.Option("auto", "--sharpen", metavar="0-4|auto", help="Sharpen the swapped face without halos, 0 (off) to 4; auto: 1 for faces a detail upsampler drew, else 0."),
+    occlusion: Optional[bool] = typer.Option(None, "--occlusion/--no-occlusion", help="Keep the original pixels where the occlusion model (weights/occluder) finds the face covered: hands, microphones, glasses (default: on when it is installed)."),
     smooth: bool = typer.Option(True, "--smooth/--no-smooth", help="Smooth the face alignment over time (video)."),
+    hold_frames: int = typer.Option(30, "--hold-frames", help="Keep a face that cover hides from the detector for at most this many frames (video; 0: never)."),
     detail: bool = typer.Option(True, "--detail/--no-detail", help="Upscale faces with the model's detail upsampler (from `faceswap refine`) when it has one."),
     watermark: Optional[str] = typer.Option(None, "--watermark", help="Draw this visible label on every frame."),
     device: Optional[str] = typer.Option(None, "--device", metavar="DEVICE", help=say.DEVICE),
@@ -288,10 +291,12 @@ def convert(
     from faceswap.convert import convert as run_convert
     from faceswap.convert.sharpen import parse_sharpen
 
-    _at_least(mask_blur=(mask_blur, 0), batch_size=(batch_size, 1))
+    _at_least(mask_blur=(mask_blur, 0), batch_size=(batch_size, 1), hold_frames=(hold_frames, 0))
+
     summary = run_convert(
         input, model_dir, output, to=to, alignments=alignments, mask=mask, mask_erode=mask_erode,
-        mask_blur=mask_blur, color=color, blend=blend, sharpen=parse_sharpen(sharpen), smooth=smooth, detail=detail,
+        mask_blur=mask_blur, occlusion=occlusion, color=color, blend=blend, sharpen=parse_sharpen(sharpen), smooth=smooth, hold_frames=hold_frames,
+        detail=detail,
         watermark=watermark, device=device, batch_size=batch_size, like=like, like_threshold=like_threshold,
         rotate=rotate == "auto", force=force, progress=progress,
     )

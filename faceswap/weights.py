@@ -1,4 +1,4 @@
-"""The shipped models by name: `demo`, `prior` (64 px) and `prior128`.
+"""The shipped models by name: `demo`, `prior` (64 px), `prior128` and `occluder`.
 
 The repository's `weights/` folder is their one copy. A built package (`pip
 install .`, a wheel, a git URL) carries it as `faceswap/_weights/`
@@ -9,6 +9,7 @@ model directory, from whatever folder the command runs in.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -27,12 +28,22 @@ def _root() -> Path:
 ROOT = _root()
 
 
-def names() -> list[str]:
-    """The shipped model names, e.g. ['demo', 'prior', 'prior128'] (empty when
-    this install carries no weights)."""
+def names(kind: str | None = "SwapAutoEncoder") -> list[str]:
+    """The shipped model names of `kind` (the config's "type"; None: every kind),
+    e.g. ['demo', 'prior', 'prior128'] for swap models (empty when this install
+    carries no weights). The occlusion model is shipped too, but no swap model
+    can start from it, so the swap options do not offer it."""
     if not ROOT.is_dir():
         return []
-    return sorted(p.name for p in ROOT.iterdir() if (p / "config.json").is_file())
+    found = []
+    for p in sorted(ROOT.iterdir()):
+        try:
+            doc = json.loads((p / "config.json").read_text())
+        except (OSError, ValueError):
+            continue
+        if kind is None or (isinstance(doc, dict) and doc.get("type") == kind):
+            found.append(p.name)
+    return found
 
 
 def shipped(name: str) -> Path:

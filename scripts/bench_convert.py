@@ -3,6 +3,10 @@
 Figures (printed last):
   - fps of convert() with reused alignments (the lightweight preset model),
     and of convert() with detection + tracking (no alignments);
+  - the occlusion model's cost: fps with reused alignments with occlusion on
+    (the default when weights/occluder is installed) and off, alternated in
+    the same run, and the occlusion model's own CPU ms per face against
+    convert's CPU ms per frame (`--occlusion-only` measures just these);
   - fps of a naive baseline in the same run: full MTCNN detection on every
     frame, one face at a time through the model, no threads, cv2 'mp4v' writer;
     the ratio;
@@ -212,6 +216,55 @@ def landmark_jitter(align: Path, fps: float) -> tuple[float, float, float]:
     return acc(lm), acc(out), np.abs(out - lm).mean()
 
 
+def occlusion_cost(convert, clip: Path, model: Path, align: Path, work: Path) -> dict:
+    """fps and CPU ms/frame with occlusion on and off (two alternated runs each, the best
+    kept), and the occlusion model's own CPU ms per face on this clip's crops."""
+    import torch
+
+    from faceswap.occlusion import OcclusionMasker, has_occluder, load_occluder
+
+    if not has_occluder():
+        return {}
+    best: dict[bool, tuple] = {}
+    for _ in range(2):
+        for on in (True, False):
+            s, wall, cpu = timed(convert, clip, model, work / f"out_occ_{on}.mp4", alignments=align, occlusion=on,
+                                 progress=False, force=True)
+            if on not in best or wall < best[on][0]:
+                best[on] = (wall, cpu, s.frames)
+    net, coverage = load_occluder()
+    masker = OcclusionMasker(net, coverage, 256, 0.75, torch.device("cpu"))
+    crops = [np.ascontiguousarray(f[:256, :256]) for f in _frames_of(clip, 32)]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as in convert's swap stage
+    masker(crops[:4])
+    _, _, cpu = timed(masker, crops)
+    torch.set_num_threads(threads)
+    return {"fps_on": best[True][2] / best[True][0], "fps_off": best[False][2] / best[False][0],
+            "cpu_on": 1000 * best[True][1] / best[True][2], "cpu_off": 1000 * best[False][1] / best[False][2],
+            "model_ms": 1000 * cpu / len(crops)}
+
+
+def _frames_of(clip: Path, n: int) -> list[np.ndarray]:
+    from faceswap.video import FrameReader
+
+    return [f.image for f, _ in zip(FrameReader(clip), range(n))]
+
+
+def print_occlusion(occ: dict, n: int, model, header: bool = True) -> None:
+    if header:
+        print(f"\nbench_convert (occlusion): s18 720p, {n} frames, {os.cpu_count()} CPU cores, model {model}, "
+              f"load average {os.getloadavg()[0]:.1f}")
+    if not occ:
+        print("  occlusion: weights/occluder is not installed")
+        return
+    print(f"  convert, alignments, occlusion on  {occ['fps_on']:6.1f} fps   CPU {occ['cpu_on']:.0f} ms/frame; "
+          f"off {occ['fps_off']:.1f} fps, CPU {occ['cpu_off']:.0f} ms/frame "
+          f"(on costs {100 * (occ['cpu_on'] / occ['cpu_off'] - 1):+.1f} % CPU per frame)")
+    print(f"  occlusion model alone: {occ['model_ms']:.1f} CPU ms per face (crop, 64 px U-Net, cover at 256 px) = "
+          f"{100 * occ['model_ms'] / occ['cpu_on']:.1f} % of convert's CPU per frame (one face per frame; limit 15 %)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=120, help="frames of s18 to convert (282 = all)")
@@ -220,6 +273,7 @@ def main() -> None:
     ap.add_argument("--long", type=Path, default=FACES / "s18.mp4", help="long input for the memory figure (all frames)")
     ap.add_argument("--short-frames", type=int, default=30)
     ap.add_argument("--skip-memory", action="store_true")
+    ap.add_argument("--occlusion-only", action="store_true", help="only the occlusion on/off figures")
     args = ap.parse_args()
 
     import torch
@@ -239,6 +293,10 @@ def main() -> None:
     warm = work / "warm.mp4"  # first-call costs (imports, allocator, codec init) out of the timings
     cut_clip(FACES / "s18.mp4", warm, 10)
     convert(warm, model, work / "warm_out.mp4", progress=False)
+    occ = occlusion_cost(convert, clip, model, align, work)
+    if args.occlusion_only:
+        print_occlusion(occ, n, args.model or "untrained lightweight 64 px")
+        return
     runs = [timed(convert, clip, model, work / "out_align.mp4", alignments=align, progress=False, force=True)
             for _ in range(2)]
     s, wall, cpu = min(runs, key=lambda r: r[1])
@@ -283,6 +341,7 @@ def main() -> None:
     print(f"  ratio (detection / naive)       {fig['fps_detect'] / fig['fps_naive']:6.1f} x")
     print(f"  CPU-bound upper bound on 2 idle cores (2000 / CPU ms): alignments {2000 / fig['cpu_ms_alignments']:.1f} fps, "
           f"detection {2000 / fig['cpu_ms_detect']:.1f} fps, naive {2000 / fig['cpu_ms_naive']:.1f} fps")
+    print_occlusion(occ, n, model, header=False)
     if not args.skip_memory:
         print(f"  memory (RSS, MB): short ({ns} frames) {mem_short['before']:.0f} before -> {mem_short['during']:.0f} peak "
               f"while converting; long ({nl} frames, {args.long.name}) {mem_long['before']:.0f} -> {mem_long['during']:.0f} "

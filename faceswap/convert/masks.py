@@ -138,6 +138,8 @@ class MaskMaker:
     def __init__(self, kind: str, size: int, template: np.ndarray | None, erode: float = 0.0, blur: float = 5.0):
         self.kind, self.size, self.erode, self.blur = kind, size, erode, blur
         self._fixed: np.ndarray | None = None
+        # the face region (hard "face" outline): where cover is measured, whatever the mask kind
+        self.region = landmark_mask(size, template, "face") if template is not None else None
         if kind in ("face", "ellipse", "box"):
             if kind != "box" and template is None:
                 raise ValueError("a landmark mask needs the template landmarks")

@@ -37,7 +37,9 @@ from faceswap.convert.color import check_color
 from faceswap.convert.sharpen import check_sharpen, resolve_sharpen
 from faceswap.convert.faces import FaceRenderer
 from faceswap.convert.files import ImageSink, VideoSink, check_output, load_alignments, output_kind, pick_identity
+from faceswap.convert.hold import HOLD_FRAMES, CoverHold, fill_gaps
 from faceswap.convert.masks import MaskMaker, resolve_mask_kind
+from faceswap.occlusion import OcclusionMasker, apply_cover, make_masker
 from faceswap.convert.smoothing import LandmarkSmoother
 from faceswap.errors import FaceswapError, user_os_error
 from faceswap.fileio import check_writable, output_path, remove_stale_temps
@@ -57,6 +59,7 @@ class ConvertSummary:
     to: str = ""
     skipped: list[tuple[str, str]] = field(default_factory=list)
     truncated: bool = False
+    held: int = 0  # frames where a face hidden by cover was kept from its neighbours (detection path)
 
     @property
     def fps(self) -> float:
@@ -65,6 +68,8 @@ class ConvertSummary:
     def __str__(self) -> str:
         text = (f"{self.output}: {self.frames} frames, {self.faces_swapped} faces swapped to {self.to!r}, "
                 f"{self.frames_without_face} frames without a face ({self.fps:.1f} fps)")
+        if self.held:
+            text += f"; a covered face held on {self.held} frames"
         if self.skipped:
             text += f"; skipped {len(self.skipped)} unreadable images"
         if self.truncated:
@@ -127,11 +132,15 @@ class _Locator:
     every face is swapped, and a frame with several faces warns once."""
 
     def __init__(self, frames: dict[int, list[np.ndarray]] | None, device, min_size: int = 40,
-                 like=None, rotate: bool = True, source: Path | None = None):
+                 like=None, rotate: bool = True, source: Path | None = None, hold: CoverHold | None = None):
         self.frames = frames
         self.tracker = None
         self.source = source
         self.warned = like is not None
+        self.hold = hold
+        if frames is not None and hold is not None:  # both sides of a gap are known: interpolate
+            self.frames = fill_gaps(frames, hold.max_hold)
+            self.hold = None
         if frames is None:
             from faceswap.extract.detect import Detector
             from faceswap.extract.track import Tracker
@@ -142,6 +151,8 @@ class _Locator:
     def __call__(self, index: int, image: np.ndarray) -> list[np.ndarray]:
         faces = self.frames.get(index, []) if self.frames is not None else list(
             self.tracker.process([image])[0].landmarks)
+        if self.hold is not None:
+            faces = self.hold(image, faces)
         if len(faces) > 1 and not self.warned:
             import warnings
 
@@ -162,18 +173,21 @@ def _frames_with_faces(reader, locate: _Locator, smoother: LandmarkSmoother | No
 
 
 def _swap_batches(items: Iterable, renderer: FaceRenderer, batch_size: int,
-                  max_frames: int) -> Iterator[tuple[Any, list[tuple]]]:
+                  max_frames: int, occlusion: OcclusionMasker | None = None) -> Iterator[tuple[Any, list[tuple]]]:
     """Group frames until `batch_size` faces (or `max_frames` frames), run the
-    model once on the group, and give each frame back with its swapped faces
-    (matrix, original crop, swapped face at paste size, learned mask or None)."""
+    model (and the occlusion model) once on the group, and give each frame back
+    with its swapped faces (matrix, original crop, swapped face at paste size,
+    learned mask or None, cover or None)."""
     pending: list = []
     n_faces = 0
 
     def flush():
         outs = renderer.swap([x for _, faces in pending for _, _, x in faces])
+        originals = [c for _, faces in pending for _, c, _ in faces]
+        covers = occlusion(originals) if occlusion is not None else [None] * len(originals)
         k = 0
         for frame, faces in pending:
-            swapped = [(m, c, *outs[k + j]) for j, (m, c, _) in enumerate(faces)]
+            swapped = [(m, c, *outs[k + j], covers[k + j]) for j, (m, c, _) in enumerate(faces)]
             k += len(faces)
             yield frame, swapped
 
@@ -200,10 +214,13 @@ def convert(
     mask: str = "auto",
     mask_erode: float = 0.0,
     mask_blur: float = 5.0,
+    occlusion: bool | None = None,
+    occluder: str | os.PathLike | None = None,
     color: str = "reinhard",
     blend: str = "alpha",
     sharpen: float | None = None,
     smooth: bool = True,
+    hold_frames: int = HOLD_FRAMES,
     detail: bool = True,
     watermark: str | None = None,
     device: str | None = None,
@@ -221,6 +238,10 @@ def convert(
     fps and size; image -> PNG; folder -> folder of PNGs. Every output is
     tagged as synthetic media (container metadata / PNG tEXt). mask_erode and
     mask_blur are percentages of the face crop (negative erode dilates).
+    occlusion: keep the original pixels where the occlusion model
+    (weights/occluder) finds the face covered (a hand, a microphone, glasses),
+    on top of any mask; None: on when the occlusion model is installed.
+    occluder: the occlusion model's folder (default weights/occluder).
     detail: upscale the model's face with the identity's detail upsampler
     when the model directory has one (`faceswap refine`); bicubic otherwise.
     sharpen: strength of a halo-free unsharp mask on the swapped face
@@ -230,6 +251,9 @@ def convert(
     distance under `like_threshold`), leave everyone else untouched; without
     it every face found is swapped (a warning says when a frame holds
     several). rotate: also find faces turned by 90/180/270 degrees.
+    hold_frames: a face that cover hides from the detector (video) is kept
+    from its neighbours for at most this many frames (faceswap.convert.hold;
+    0: never), interpolated between both sides with `alignments`.
     Raises FaceswapError (one line) for a missing or unreadable input, a model
     directory that is not a model, an unknown identity or option, or an
     existing output without `force`; nothing is overwritten then.
@@ -276,9 +300,14 @@ def convert(
     coverage = float(meta.get("coverage") or align_cov or DEFAULT_COVERAGE)  # the model's crops: its faceset's
     renderer = FaceRenderer(model, model_dir, ident, coverage, dev, detail=detail)
     masks = MaskMaker(mask_kind, renderer.paste_size, renderer.template, erode=mask_erode, blur=mask_blur)
+    occlusion_masker = make_masker(occlusion, renderer.paste_size, coverage, dev, occluder)
     sharpen = resolve_sharpen(sharpen, renderer.detail is not None)
     smoother = LandmarkSmoother(info.fps or 30.0) if (smooth and kind == "video") else None
-    locate = _Locator(frames_lm, dev, like=like or None, rotate=rotate, source=input_path)
+    hold = None
+    if kind == "video" and hold_frames > 0:
+        cover = occlusion_masker.cover_at(renderer, masks.region) if occlusion_masker is not None else None
+        hold = CoverHold(hold_frames, cover=cover)
+    locate = _Locator(frames_lm, dev, like=like or None, rotate=rotate, source=input_path, hold=hold)
 
     tags = SYNTHETIC_TAGS(__version__)
     summary = ConvertSummary(output=output, to=ident)
@@ -300,14 +329,15 @@ def convert(
 
     def swap_stage():
         _limit_torch_threads(dev)
-        for item in _swap_batches(located_q, renderer, batch_size, max_frames=batch_size):
+        for item in _swap_batches(located_q, renderer, batch_size, max_frames=batch_size,
+                                  occlusion=occlusion_masker):
             swapped_q.put(item)
 
     def blend_stage():
         for frame, faces in swapped_q:
-            for matrix, original, face, learned in faces:
-                paste_face(frame.image, face, original, masks(learned), matrix, color=color, sharpen=sharpen,
-                           blend=blend)
+            for matrix, original, face, learned, cover in faces:
+                paste_face(frame.image, face, original, apply_cover(masks(learned), cover), matrix, color=color,
+                           sharpen=sharpen, blend=blend)
             if watermark:
                 draw_watermark(frame.image, watermark)
             blended_q.put((frame, len(faces)))
@@ -367,6 +397,7 @@ def convert(
     except OSError as e:  # the encoder flushes its last frames here
         sink.abort()
         raise user_os_error(e, output) from None
+    summary.held = locate.hold.held_frames if locate.hold is not None else 0
     summary.skipped = list(reader.skipped)
     summary.truncated = bool(reader.truncated)
     summary.seconds = time.perf_counter() - start

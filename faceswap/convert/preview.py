@@ -34,6 +34,7 @@ from faceswap.errors import FaceswapError
 from faceswap.extract.align import DEFAULT_COVERAGE
 from faceswap.extract.detect import Detector
 from faceswap.extract.track import select_faces
+from faceswap.occlusion import apply_cover, make_masker, missing_occluder
 from faceswap.runtime import pick_device
 from faceswap.train import load_swap_model
 from faceswap.video import FrameReader
@@ -79,11 +80,12 @@ class FrameSource:
 @dataclass
 class SwappedFrame:
     """One frame after the model pass: per face (matrix frame -> paste crop,
-    original crop, swapped face at paste size, learned mask or None)."""
+    original crop, swapped face at paste size, learned mask or None, cover
+    or None: what the occlusion model finds in front of the face)."""
 
     index: int
     image: np.ndarray
-    faces: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]]
+    faces: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]]
 
 
 class FramePreview:
@@ -110,6 +112,9 @@ class FramePreview:
         self.identity = pick_identity(to, list(self.model.identities), meta, model_dir, align_path)
         coverage = float(meta.get("coverage") or align_cov or DEFAULT_COVERAGE)  # as convert(): the model's crops
         self.renderer = FaceRenderer(self.model, model_dir, self.identity, coverage, self.device, detail=detail)
+        # the cover is computed with the model pass whenever an occlusion model is installed (a few ms a
+        # face), so switching occlusion on and off re-blends only
+        self.occluder = make_masker(None, self.renderer.paste_size, coverage, self.device)
         self.is_video = not info.is_image and not Path(input).is_dir()
         self.fps = float(info.fps or 30.0)
         self._smoothed: dict[int, list[np.ndarray]] | None = None
@@ -145,7 +150,9 @@ class FramePreview:
         image = self.frames[index]
         faces = [self.renderer.crop(image, lm) for lm in self._faces_of(int(index), image, smooth)]
         outs = self.renderer.swap([x for _, _, x in faces])
-        out = [(m, c, face, learned) for (m, c, _), (face, learned) in zip(faces, outs)]
+        originals = [c for _, c, _ in faces]
+        covers = self.occluder(originals) if self.occluder is not None else [None] * len(faces)
+        out = [(m, c, face, learned, cover) for (m, c, _), (face, learned), cover in zip(faces, outs, covers)]
         swapped = SwappedFrame(int(index), image, out)
         self._swapped[key] = swapped
         while len(self._swapped) > self.keep:
@@ -155,8 +162,11 @@ class FramePreview:
     # --- the cheap half: mask, colour, blend --------------------------------------------------
     def render(self, swapped: SwappedFrame, *, mask: str = "auto", mask_erode: float = 0.0, mask_blur: float = 5.0,
                color: str = "reinhard", blend: str = "alpha", sharpen: float | None = None,
-               watermark: str | None = None) -> np.ndarray:
-        """The converted frame (RGB uint8, a new array) under these settings."""
+               watermark: str | None = None, occlusion: bool | None = None, show_mask: bool = False) -> np.ndarray:
+        """The converted frame (RGB uint8, a new array) under these settings.
+
+        occlusion: keep what covers the face (None: when an occlusion model is installed).
+        show_mask: tint where the new face goes green and the kept cover red."""
         check_color(color)
         check_blend(blend)
         sharpen = resolve_sharpen(sharpen, self.renderer.detail is not None)
@@ -166,19 +176,36 @@ class FramePreview:
             r = self.renderer
             self._masks[key] = MaskMaker(kind, r.paste_size, r.template, erode=mask_erode, blur=mask_blur)
         masks = self._masks[key]
+        if occlusion and self.occluder is None:
+            raise missing_occluder()
+        use_cover = occlusion is not False
         frame = swapped.image.copy()
-        for matrix, original, face, learned in swapped.faces:
-            paste_face(frame, face, original, masks(learned), matrix, color=color, sharpen=sharpen, blend=blend)
+        for matrix, original, face, learned, cover in swapped.faces:
+            mask = masks(learned)
+            final = apply_cover(mask, cover if use_cover else None)
+            paste_face(frame, face, original, final, matrix, color=color, sharpen=sharpen, blend=blend)
+            if show_mask:
+                _tint(frame, final, matrix, (0, 255, 0))
+                if use_cover and cover is not None:
+                    _tint(frame, mask - final, matrix, (255, 0, 0))
         if watermark:
             draw_watermark(frame, watermark)
         return frame
+
+
+def _tint(frame: np.ndarray, alpha: np.ndarray, matrix: np.ndarray, rgb: tuple[int, int, int]) -> None:
+    """Blend a colour into `frame` (in place) at 35 % of a crop-space mask's strength."""
+    from faceswap.convert.blend import paste
+
+    size = alpha.shape[0]
+    paste(frame, np.full((size, size, 3), rgb, np.uint8), np.clip(alpha, 0, 1) * 0.35, matrix)
 
 
 def preview_frame(input: str | os.PathLike, model_dir: str | os.PathLike, index: int, *, smooth: bool = True,
                   **settings) -> tuple[np.ndarray, np.ndarray]:
     """(original, converted) frame `index` of `input`: a one-off FramePreview.
     settings: to, alignments, device, detail, and render()'s mask, mask_erode,
-    mask_blur, color, blend, sharpen, watermark."""
+    mask_blur, color, blend, sharpen, watermark, occlusion, show_mask."""
     build = {k: settings.pop(k) for k in ("to", "alignments", "device", "detail") if k in settings}
     preview = FramePreview(input, model_dir, **build)
     swapped = preview.swap(index, smooth)

@@ -19,6 +19,10 @@ Measures (all on the aligned crops, so any faceset can be cleaned):
   similarity fit (a residual the fit cannot remove: a face that is not one,
   landmarks on the wrong features), as a fraction of the crop side; over
   0.07 (a clean frontal clip sits at ~0.01-0.02): badly aligned.
+- occluded: the share of the tight face square that the occlusion model
+  (faceswap.occlusion, when weights/occluder is installed) calls covered; over
+  0.25: a hand, a microphone or hair hides too much of the face, and a model
+  trained on it learns to paint the cover.
 - duplicates: a 32 px grey thumbnail within 0.2 grey levels (mean absolute
   difference) of an earlier kept face: the same picture again (a frozen
   video, copied files); consecutive frames of a still 720p shot differ by
@@ -47,6 +51,7 @@ from faceswap.extract.align import DEFAULT_COVERAGE, template_points
 from faceswap.extract.faceset import ALIGNMENTS_NAME, Alignments, landmarks_in_crop
 from faceswap.fileio import IMAGE_EXTS, read_json, write_json_atomic
 from faceswap.identity import THRESHOLD
+from faceswap.occlusion import covered_shares, has_occluder
 
 REJECTED = "rejected"
 MANIFEST = "rejected.json"
@@ -55,6 +60,7 @@ BLUR_FRACTION = 0.2
 ALIGN_LIMIT = 0.07
 DUPLICATE_LEVELS = 0.2
 SPLIT = 0.45
+OCCLUDED_LIMIT = 0.25
 
 
 @dataclass
@@ -240,10 +246,12 @@ def _thumb(image: np.ndarray) -> np.ndarray:
 
 
 def clean_faceset(folder: str | os.PathLike, *, identity: bool = True, blur: bool = True, alignment: bool = True,
-                  duplicates: bool = True, threshold: float = 0.6, dry_run: bool = False) -> CleanReport:
+                  occluded: bool = True, duplicates: bool = True, threshold: float = 0.6,
+                  dry_run: bool = False) -> CleanReport:
     """Move the outliers of `folder` into `folder/rejected/` (see the module
     docstring for the measures); dry_run only reports. One reason per face,
-    the first of: identity, alignment, blur, duplicate."""
+    the first of: identity, alignment, blur, occluded, duplicate. `occluded`
+    is measured only when the occlusion model is installed."""
     folder = Path(folder)
     al, faces = _faces(folder)
     if (folder / REJECTED).exists() and not (folder / REJECTED).is_dir():
@@ -265,6 +273,10 @@ def clean_faceset(folder: str | os.PathLike, *, identity: bool = True, blur: boo
         floor = BLUR_FRACTION * float(np.median(scores))
         for i in np.flatnonzero(scores < floor):
             reasons.setdefault(int(i), ("blur", float(scores[i] / max(np.median(scores), 1e-9))))
+    if occluded and has_occluder():
+        shares = covered_shares(images, cov)
+        for i in np.flatnonzero(shares > OCCLUDED_LIMIT):
+            reasons.setdefault(int(i), ("occluded", float(shares[i])))
     if duplicates:
         kept: list[np.ndarray] = []
         for i, im in enumerate(images):

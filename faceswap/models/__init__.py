@@ -52,6 +52,7 @@ from faceswap.models.sparse import SparseAutoEncoder
 from faceswap.models.denoising import DenoisingAutoEncoder, GaussianNoise, MaskingNoise, SaltAndPepper
 from faceswap.models.vae import VAE
 from faceswap.models.gan import GAN, GANTrainer, adversarial_loss, discriminator_loss
+from faceswap.models.occluder import Occluder, OccluderConfig
 
 __all__ += [
     "BernoulliLikelihood", "CategoricalLikelihood", "GaussianLikelihood", "get_likelihood",
@@ -59,4 +60,5 @@ __all__ += [
     "DenoisingAutoEncoder", "GaussianNoise", "MaskingNoise", "SaltAndPepper",
     "VAE",
     "GAN", "GANTrainer", "adversarial_loss", "discriminator_loss",
+    "Occluder", "OccluderConfig",
 ]

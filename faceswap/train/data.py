@@ -91,7 +91,8 @@ class SwapBatches:
     Each call samples `batch_size` faces of A and of B (with replacement) and
     augments them on the facesets' device. The dict keys match SwapTrainer's
     forward: a_in, a_target, b_in, b_target (float (B, 3[+1], R, R) in [0, 1]).
-    With `mask_a`/`mask_b` ((1,1,R,R) mask targets) the targets carry a 4th channel.
+    With `mask_a`/`mask_b` (mask targets: (1,1,R,R) for every face, or (N,1,R,R), one per
+    face of the faceset) the targets carry a 4th channel.
     """
 
     def __init__(
@@ -115,7 +116,12 @@ class SwapBatches:
     def _side(self, faces: Faceset, mask: torch.Tensor | None, gen: torch.Generator):
         device = faces.images.device
         idx = torch.randint(len(faces), (self.batch_size,), generator=gen, device=device)
-        extra = None if mask is None else mask.to(device).expand(self.batch_size, -1, -1, -1)
+        if mask is None:
+            extra = None
+        elif mask.shape[0] == len(faces) and len(faces) > 1:  # one target per face (cover taken out)
+            extra = mask.to(device)[idx]
+        else:
+            extra = mask.to(device).expand(self.batch_size, -1, -1, -1)
         return augment(faces.images[idx], self.resolution, gen, self.aug, extra=extra)
 
     def __call__(self, step: int) -> dict[str, torch.Tensor]:

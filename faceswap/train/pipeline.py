@@ -37,6 +37,7 @@ from faceswap.errors import FaceswapError
 from faceswap.fileio import mark_output_folder, output_path
 from faceswap.models import read_model_config
 from faceswap.models.swap import SwapAutoEncoder
+from faceswap.occlusion import has_occluder, missing_occluder
 from faceswap.runtime import pick_device, pick_threads
 from faceswap.train.checkpoint import (load_swap_model, load_trainer_state, model_meta, resume_meta, save_checkpoint,
                                        warn_facesets)
@@ -127,6 +128,7 @@ def train(
     threads: int | str | None = "auto",
     init: str | Path | None = None,
     warp: bool = True,
+    occlusion: bool | None = None,
 ) -> TrainSummary:
     """Train (or resume) a swap model of faces A and B into `model_dir`.
 
@@ -154,6 +156,9 @@ def train(
     CPU budget from a prior), training on without it makes the decoders stop
     averaging over many warped versions of each face: firmer eyes, brows and
     lips that follow the input's expression more closely.
+    occlusion: with `mask`, take what covers each training face (the occlusion
+    model's cover) out of its mask target, so the learned mask never claims a
+    hand or a microphone; None: when weights/occluder is installed.
     Returns a TrainSummary; raises FaceswapError for user-fixable problems.
     """
     if preset not in PRESETS:
@@ -233,6 +238,13 @@ def train(
     trainer = SwapTrainer(model, FaceLoss(loss, weights), channels_last=channels_last, adversarial=adv,
                           adversarial_weight=adversarial).to(dev)
     masks = (face_mask(res, lm_a, fa.coverage), face_mask(res, lm_b, fb.coverage)) if mask else (None, None)
+    if mask and (occlusion or (occlusion is None and has_occluder())):
+        if occlusion and not has_occluder():
+            raise missing_occluder()
+        from faceswap.train.occluder import uncovered_mask_targets
+
+        masks = (uncovered_mask_targets(fa.images, masks[0], fa.coverage),
+                 uncovered_mask_targets(fb.images, masks[1], fb.coverage))
     if not warp and not meta_old:
         warnings.warn(f"--no-warp on the new model {model_dir}: without the warp the encoder learns to copy "
                       "pixels instead of faces and swaps keep A's features; train with the warp first, then "

@@ -69,3 +69,25 @@ def test_frame_source_random_access(tmp_path):
         assert abs(int(frames[i].mean()) - 20 * i) <= 3
     with pytest.raises(FaceswapError, match="no frame 40"):
         frames[40]
+
+
+def test_preview_occlusion_switch_and_mask_view(portrait):
+    """Occlusion on and off and the mask view re-blend the cached frame: no second model pass;
+    a card over the mouth is kept with occlusion (the default) and painted over without it."""
+    from faceswap.train.cover import card_alpha, card_texture
+
+    image = read_image(portrait).astype(np.float32)
+    a = card_alpha(image.shape[:2], (144, 90), (34, 20), 5)[..., None]  # over the mouth
+    covered_path = portrait.parent / "covered.png"
+    write_image(covered_path, np.clip(image * (1 - a) + card_texture(image.shape[:2]) * a, 0, 255).astype(np.uint8))
+    preview = FramePreview(covered_path, DEMO_MODEL, to="b", device="cpu")
+    assert preview.occluder is not None
+    frame = preview.swap(0)
+    on, off = preview.render(frame), preview.render(frame, occlusion=False)
+    shown = preview.render(frame, show_mask=True)
+    inside = a[..., 0] > 0.99
+    d_on = np.abs(on.astype(np.int16) - frame.image)[inside].mean()
+    d_off = np.abs(off.astype(np.int16) - frame.image)[inside].mean()
+    assert d_on < 3 < d_off
+    tint = (shown[inside].astype(int) - on[inside]).mean(0)
+    assert tint[0] > 8 and tint[1] < 0  # the kept cover tinted red

@@ -110,3 +110,25 @@ def test_sort_errors_are_one_line(tmp_path, capsys):
         assert main(args) == code  # 2: the command line itself is wrong (the choices are the parser's)
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and err.startswith("faceswap: error: "), err
+
+
+def test_mostly_covered_faces_are_moved_as_occluded(facesets, tmp_path):
+    """Three of d20's faces get the held-out card (faceswap.train.cover) over their mouth and
+    nose: clean moves exactly those, for the reason "occluded" (when weights/occluder ships)."""
+    from faceswap.occlusion import has_occluder
+    from faceswap.train.cover import card_alpha, card_texture
+
+    assert has_occluder(), "the shipped occlusion model is missing"
+    folder = tmp_path / "covered"
+    shutil.copytree(facesets / "d20", folder)
+    covered = []
+    for _, face in Alignments.load(folder).faces()[5:8]:
+        image = cv2.imread(str(folder / face["file"]))[:, :, ::-1].astype(np.float32)
+        s = image.shape[0]
+        a = card_alpha((s, s), (s * 0.5, s * 0.64), (s * 0.56, s * 0.42), 10)[..., None]  # ~40 % of the face
+        image = image * (1 - a) + card_texture((s, s)) * a
+        cv2.imwrite(str(folder / face["file"]), np.clip(image, 0, 255).astype(np.uint8)[:, :, ::-1])
+        covered.append(face["file"])
+    report = clean_faceset(folder, identity=False, dry_run=True)
+    print(f"\n{report.table()}")
+    assert sorted(f for f, r, _ in report.moved if r == "occluded") == sorted(covered)

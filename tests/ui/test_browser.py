@@ -133,6 +133,13 @@ def test_extract_train_preview_convert_in_chromium(server, tmp_path):
         page.wait_for_function("src => { const i = document.querySelector('#convert-preview img');"
                                " return i && i.src !== src; }", arg=sharp, timeout=60_000)
         assert f"frame {FRAMES - 5}" in page.locator("#convert-timing").inner_text()
+        # the occlusion switch is on (weights/occluder ships); the mask view tints the preview
+        assert page.locator("#convert-occlusion input").is_checked()
+        plain = img.get_attribute("src")
+        page.locator("#convert-show-mask input").check()
+        page.wait_for_function("src => { const i = document.querySelector('#convert-preview img');"
+                               " return i && i.src !== src; }", arg=plain, timeout=60_000)
+        page.locator("#convert-show-mask input").uncheck()
         page.screenshot(path=str(tmp_path / "convert-tab.png"))
         page.click("#convert-start")
         text = _wait_job(page, "convert-status", "convert #4", 240)

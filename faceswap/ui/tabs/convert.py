@@ -2,8 +2,9 @@
 beside swapped), then the whole video with faceswap.convert.convert.
 
 The preview is faceswap.convert.preview.FramePreview: a new frame or
-smoothing setting runs the model once; mask, erode, blur, colour, blend and
-sharpen changes re-blend the cached swapped face only.
+smoothing setting runs the model once; mask, erode, blur, colour, blend,
+sharpen and occlusion changes re-blend the cached swapped face only (the
+occlusion model's cover is computed with the model pass).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 from faceswap.convert.blend import BLENDS
 from faceswap.convert.color import COLORS
 from faceswap.convert.masks import MASKS
+from faceswap.occlusion import has_occluder
 from faceswap.convert.sharpen import DEFAULT_SHARPEN, resolve_sharpen
 from faceswap.errors import FaceswapError
 from faceswap.ui.common import Context, one_line, status_html
@@ -53,6 +55,10 @@ def render(ctx: Context) -> SimpleNamespace:
             w.sharpen = gr.Slider(0, 4, DEFAULT_SHARPEN, step=0.25, elem_id="convert-sharpen",
                                   label="Sharpen (halo-free; 0 off)")
             w.smooth = gr.Checkbox(True, label="Smooth alignment over time", elem_id="convert-smooth")
+            w.occlusion = gr.Checkbox(has_occluder(), label="Keep what covers the face (occlusion model)",
+                                      interactive=has_occluder(), elem_id="convert-occlusion")
+            w.show_mask = gr.Checkbox(False, label="Show the mask (green: new face, red: kept cover)",
+                                      elem_id="convert-show-mask")
         with gr.Column(scale=4):
             w.preview = gr.Image(label="Original | swapped", format="jpeg", interactive=False,
                                  elem_id="convert-preview")
@@ -111,7 +117,7 @@ def side_by_side(original: np.ndarray, swapped: np.ndarray) -> np.ndarray:
 
 
 def preview_image(ctx: Context, video, model, to, alignments, frame, smooth, mask, erode, blur, color, blend,
-                  sharpen=DEFAULT_SHARPEN):
+                  sharpen=DEFAULT_SHARPEN, occlusion=None, show_mask=False):
     """(side-by-side image, timing line) of one frame; the tab's preview handler."""
     if not video or not model:
         return None, "Choose a video and a model."
@@ -125,7 +131,7 @@ def preview_image(ctx: Context, video, model, to, alignments, frame, smooth, mas
         swapped = preview.swap(index, bool(smooth))
         t1 = time.perf_counter()
         image = preview.render(swapped, mask=mask, mask_erode=float(erode), mask_blur=float(blur), color=color,
-                               blend=blend, sharpen=float(sharpen))
+                               blend=blend, sharpen=float(sharpen), occlusion=occlusion, show_mask=bool(show_mask))
     t2 = time.perf_counter()
     faces = len(swapped.faces)
     return side_by_side(swapped.image, image), (
@@ -167,7 +173,8 @@ def listen(ctx: Context, w: SimpleNamespace) -> None:
     show = one_line(lambda *args: preview_image(ctx, *args))
 
     @one_line
-    def start(video, model, to, alignments, output, mask, erode, blur, color, blend, sharpen, smooth, watermark, force):
+    def start(video, model, to, alignments, output, mask, erode, blur, color, blend, sharpen, smooth, occlusion,
+              watermark, force):
         src = ctx.root.resolve(video, "video", must_exist=True)
         mdl = ctx.root.resolve(model, "model", must_exist=True)
         out = ctx.root.resolve(output or f"outputs/{src.stem}_swapped.mp4", "output")
@@ -175,7 +182,7 @@ def listen(ctx: Context, w: SimpleNamespace) -> None:
         out.parent.mkdir(parents=True, exist_ok=True)
         kwargs = dict(input=src, model_dir=mdl, output=out, to=to or None, alignments=align, mask=mask,
                       mask_erode=float(erode), mask_blur=float(blur), color=color, blend=blend, sharpen=float(sharpen),
-                      smooth=bool(smooth), watermark=watermark or None, force=bool(force), device=ctx.device, progress=True)
+                      smooth=bool(smooth), occlusion=bool(occlusion), watermark=watermark or None, force=bool(force), device=ctx.device, progress=True)
         return status_html(ctx.jobs.start("convert", kwargs, [out], inputs=[src, mdl, align]))
 
     def tick(seen):
@@ -190,14 +197,15 @@ def listen(ctx: Context, w: SimpleNamespace) -> None:
         return status_html(job), converted_videos(ctx), video, mark
 
     settings = [w.video, w.model, w.to, w.alignments, w.frame, w.smooth, w.mask, w.erode, w.blur, w.color, w.blend,
-                w.sharpen]
+                w.sharpen, w.occlusion, w.show_mask]
     picked = [w.frame, w.to, w.alignments, w.output, w.sharpen]
     w.video.change(pick_inputs, [w.video, w.model], picked)
     w.model.change(pick_inputs, [w.video, w.model], picked)
-    for widget in (w.to, w.alignments, w.frame, w.smooth, w.mask, w.erode, w.blur, w.color, w.blend, w.sharpen):
+    for widget in (w.to, w.alignments, w.frame, w.smooth, w.mask, w.erode, w.blur, w.color, w.blend, w.sharpen,
+                   w.occlusion, w.show_mask):
         widget.change(show, settings, [w.preview, w.timing], trigger_mode="always_last", show_progress="hidden")
     w.start.click(start, [w.video, w.model, w.to, w.alignments, w.output, w.mask, w.erode, w.blur, w.color, w.blend,
-                          w.sharpen, w.smooth, w.watermark, w.force], w.status)
+                          w.sharpen, w.smooth, w.occlusion, w.watermark, w.force], w.status)
     w.refresh.click(lambda: [gr.update(choices=ctx.root.videos()), gr.update(choices=ctx.root.models()),
                              converted_videos(ctx)], None, [w.video, w.model, w.outputs])
     w.timer.tick(tick, w.seen, [w.status, w.outputs, w.result, w.seen], show_progress="hidden")
