@@ -282,6 +282,7 @@ def convert(
     rotate: Literal["auto", "off"] = typer.Option("auto", "--rotate", help=say.ROTATE),
     force: bool = typer.Option(False, "--force", "-f", help=say.FORCE),
     progress: bool = typer.Option(True, "--progress/--no-progress", help=say.PROGRESS),
+    backend: Literal["auto", "torch", "onnx"] = typer.Option("auto", "--backend", help="What runs the model: ONNX Runtime (onnx; auto picks it on a CPU when the onnx extra is installed) or torch."),
 ) -> None:
     """Swap the faces of a video or images, labelled as synthetic.
 
@@ -298,7 +299,7 @@ def convert(
         mask_blur=mask_blur, occlusion=occlusion, color=color, blend=blend, sharpen=parse_sharpen(sharpen), smooth=smooth, hold_frames=hold_frames,
         detail=detail,
         watermark=watermark, device=device, batch_size=batch_size, like=like, like_threshold=like_threshold,
-        rotate=rotate == "auto", force=force, progress=progress,
+        rotate=rotate == "auto", force=force, progress=progress, backend=backend,
     )
     typer.echo(str(summary))
 
@@ -332,6 +333,7 @@ def live(
     detail: bool = typer.Option(True, "--detail/--no-detail", help="Upscale faces with the model's detail upsampler (from `faceswap refine`) when it has one."),
     seconds: Optional[float] = typer.Option(None, "--seconds", help="Stop after this many seconds (default: at the end of the source, or Ctrl-C)."),
     device: Optional[str] = typer.Option(None, "--device", metavar="DEVICE", help=say.DEVICE),
+    backend: Literal["auto", "torch", "onnx"] = typer.Option("auto", "--backend", help="What runs the model: ONNX Runtime (onnx; auto picks it on a CPU when the onnx extra is installed) or torch."),
 ) -> None:
     """Swap the faces of a camera, stream or video as the frames arrive.
 
@@ -339,7 +341,7 @@ def live(
     from faceswap.convert.live import live as run_live
 
     run_live(source, model_dir, output=output, window=window, virtual_camera=virtual_camera, to=to, detail=detail,
-             seconds=seconds, device=device)
+             seconds=seconds, device=device, backend=backend)
 
 
 # ---- end convert -------------------------------------------------------------

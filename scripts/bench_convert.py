@@ -17,6 +17,7 @@ Figures (printed last):
     vs output with smoothing on and off (lower is steadier).
 
     python scripts/bench_convert.py [--frames 120] [--model DIR] [--long ../shared/data/faces/d6.mp4]
+    python scripts/bench_convert.py --backends-only --model weights/demo   # torch vs ONNX Runtime vs encode-only
 
 Wall-clock figures depend on what else runs on the machine (the load average
 is printed); CPU milliseconds per frame (all threads) do not, much, and give
@@ -265,6 +266,38 @@ def print_occlusion(occ: dict, n: int, model, header: bool = True) -> None:
           f"{100 * occ['model_ms'] / occ['cpu_on']:.1f} % of convert's CPU per frame (one face per frame; limit 15 %)")
 
 
+def encode_only(clip: Path, out: Path) -> int:
+    """What no convert can beat: decode the clip and encode it again as convert writes
+    (PyAV, libx264 veryfast crf 18, the audio copied). Returns the frame count."""
+    from faceswap.video import FrameReader, VideoWriter
+
+    reader = FrameReader(clip)
+    info = reader.info
+    n = 0
+    with VideoWriter(out, info.rate, info.width, info.height, audio_from=clip if info.has_audio else None,
+                     time_base=info.time_base) as w:
+        for frame in reader:
+            w.write(frame.image, frame.time)
+            n += 1
+    return n
+
+
+def backend_speed(convert, clip: Path, model: Path, align: Path, work: Path) -> list[tuple[str, float, float]]:
+    """(route, fps, CPU ms/frame) of encode-only and of convert's route through torch and
+    through ONNX Runtime (with reused alignments, and with detection), in one run."""
+    rows = []
+    (n, wall, cpu) = timed(encode_only, clip, work / "encode_only.mp4")
+    rows.append(("decode + encode only (the ceiling)", n / wall, 1000 * cpu / n))
+    for backend in ("torch", "onnx"):
+        s, wall, cpu = timed(convert, clip, model, work / f"out_{backend}.mp4", alignments=align, backend=backend,
+                             progress=False, force=True)
+        rows.append((f"convert, alignments, {backend}", s.frames / wall, 1000 * cpu / s.frames))
+    s, wall, cpu = timed(convert, clip, model, work / "out_onnx_detect.mp4", backend="onnx", progress=False,
+                         force=True)
+    rows.append(("convert, detection + tracking, onnx", s.frames / wall, 1000 * cpu / s.frames))
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=120, help="frames of s18 to convert (282 = all)")
@@ -274,6 +307,8 @@ def main() -> None:
     ap.add_argument("--short-frames", type=int, default=30)
     ap.add_argument("--skip-memory", action="store_true")
     ap.add_argument("--occlusion-only", action="store_true", help="only the occlusion on/off figures")
+    ap.add_argument("--backends-only", action="store_true",
+                    help="only convert's fps through torch and ONNX Runtime against decode + encode alone")
     args = ap.parse_args()
 
     import torch
@@ -293,6 +328,13 @@ def main() -> None:
     warm = work / "warm.mp4"  # first-call costs (imports, allocator, codec init) out of the timings
     cut_clip(FACES / "s18.mp4", warm, 10)
     convert(warm, model, work / "warm_out.mp4", progress=False)
+    if args.backends_only:
+        rows = backend_speed(convert, clip, model, align, work)
+        print(f"\nbench_convert: s18 720p, {n} frames, model {args.model or 'untrained lightweight 64 px'}, "
+              f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+        for name, fps, cpu in rows:
+            print(f"  {name:40s} {fps:6.1f} fps  {fps / rows[0][1]:5.2f}x of encode-only   CPU {cpu:.0f} ms/frame")
+        return
     occ = occlusion_cost(convert, clip, model, align, work)
     if args.occlusion_only:
         print_occlusion(occ, n, args.model or "untrained lightweight 64 px")

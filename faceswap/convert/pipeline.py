@@ -230,6 +230,7 @@ def convert(
     rotate: bool = True,
     force: bool = False,
     progress: bool = True,
+    backend: str = "auto",
 ) -> ConvertSummary:
     """Swap every face of `input` (a video, an image or a folder of images)
     with identity `to` of the model in `model_dir`; write `output`.
@@ -254,6 +255,8 @@ def convert(
     hold_frames: a face that cover hides from the detector (video) is kept
     from its neighbours for at most this many frames (faceswap.convert.hold;
     0: never), interpolated between both sides with `alignments`.
+    backend: what runs the model and its upsampler: "auto" (ONNX Runtime on a
+    CPU when the onnx extra is installed, else torch), "torch" or "onnx".
     Raises FaceswapError (one line) for a missing or unreadable input, a model
     directory that is not a model, an unknown identity or option, or an
     existing output without `force`; nothing is overwritten then.
@@ -298,7 +301,7 @@ def convert(
     from faceswap.extract.align import DEFAULT_COVERAGE
 
     coverage = float(meta.get("coverage") or align_cov or DEFAULT_COVERAGE)  # the model's crops: its faceset's
-    renderer = FaceRenderer(model, model_dir, ident, coverage, dev, detail=detail)
+    renderer = FaceRenderer(model, model_dir, ident, coverage, dev, detail=detail, backend=backend)
     masks = MaskMaker(mask_kind, renderer.paste_size, renderer.template, erode=mask_erode, blur=mask_blur)
     occlusion_masker = make_masker(occlusion, renderer.paste_size, coverage, dev, occluder)
     sharpen = resolve_sharpen(sharpen, renderer.detail is not None)
