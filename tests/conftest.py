@@ -89,3 +89,59 @@ class SmallDisk:
 
     def empty(self) -> None:
         (self.path / "ballast").unlink(missing_ok=True)
+
+
+@pytest.fixture
+def tiny_model(tmp_path) -> Path:
+    """An untrained 32 px two-identity swap model (a, b) saved as faceswap saves one:
+    enough for the paths that do not judge the face."""
+    from faceswap.models import save_model
+    from faceswap.models.swap import SwapAutoEncoder
+
+    torch.manual_seed(0)
+    cfg = dict(resolution=32, identities=["a", "b"], encoder_channels=[4, 8, 8, 8], kernel_size=3, latent_dim=8,
+               bottleneck_channels=8, decoder_channels=[8, 8, 4])
+    return save_model(SwapAutoEncoder(cfg), tmp_path / "model",
+                      extra={"faceswap": {"preset": "test", "resolution": 32, "identities": ["a", "b"]}})
+
+
+class Clips:
+    """Small videos made at test time from the real clips (never copied into the repo)."""
+
+    def __init__(self, faces: Path):
+        self.faces = faces
+
+    def frames(self, name: str, count: int) -> list:
+        import av
+
+        out = []
+        with av.open(str(self.faces / name)) as c:
+            for f in c.decode(video=0):
+                out.append(f.to_ndarray(format="rgb24"))
+                if len(out) >= count:
+                    break
+        return out
+
+    @staticmethod
+    def encode(path: Path, frames: list, rate=25) -> Path:
+        import av
+        from fractions import Fraction
+
+        with av.open(str(path), "w") as c:
+            s = c.add_stream("libx264", rate=Fraction(rate))
+            s.width, s.height, s.pix_fmt = frames[0].shape[1], frames[0].shape[0], "yuv420p"
+            for image in frames:
+                for p in s.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                    c.mux(p)
+            for p in s.encode():
+                c.mux(p)
+        return path
+
+    def cut(self, name: str, count: int, path: Path, rate=25) -> Path:
+        """The first `count` frames of ../shared/data/faces/NAME as an mp4 at `rate` fps."""
+        return self.encode(path, self.frames(name, count), rate)
+
+
+@pytest.fixture(scope="session")
+def clips(faces_dir) -> Clips:
+    return Clips(faces_dir)

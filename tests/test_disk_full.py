@@ -110,22 +110,8 @@ def _clip(path: Path, frames: int = 12, size: int = 96) -> Path:
     return path
 
 
-def test_extract_on_a_full_disk_resumes(small_disk, faces_dir, tmp_path, capsys):
-    frames = []
-    with av.open(str(faces_dir / "d20.mp4")) as c:
-        for f in c.decode(video=0):
-            frames.append(f.to_ndarray(format="rgb24"))
-            if len(frames) == 12:
-                break
-    clip = tmp_path / "d20.mp4"
-    with av.open(str(clip), "w") as c:
-        s = c.add_stream("libx264", rate=25)
-        s.width, s.height, s.pix_fmt = frames[0].shape[1], frames[0].shape[0], "yuv420p"
-        for image in frames:
-            for p in s.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
-                c.mux(p)
-        for p in s.encode():
-            c.mux(p)
+def test_extract_on_a_full_disk_resumes(small_disk, clips, tmp_path, capsys):
+    clip = clips.cut("d20.mp4", 12, tmp_path / "d20.mp4")
     out = small_disk.path / "faces"
     small_disk.fill(leave=300_000)  # room for a few 256 px crops, not for twelve
     assert main(["extract", str(clip), "-o", str(out), "--no-progress", "--batch-size", "2"]) == 1
@@ -140,17 +126,8 @@ def test_extract_on_a_full_disk_resumes(small_disk, faces_dir, tmp_path, capsys)
     assert not [p for p in out.iterdir() if ".tmp" in p.name]
 
 
-def test_convert_on_a_full_disk(small_disk, tmp_path, capsys):
-    import torch
-
-    from faceswap.models import save_model
-    from faceswap.models.swap import SwapAutoEncoder
-
-    torch.manual_seed(0)
-    cfg = dict(resolution=32, identities=["a", "b"], encoder_channels=[4, 8, 8, 8], kernel_size=3, latent_dim=8,
-               bottleneck_channels=8, decoder_channels=[8, 8, 4])
-    model = save_model(SwapAutoEncoder(cfg), tmp_path / "model",
-                       extra={"faceswap": {"preset": "test", "resolution": 32, "identities": ["a", "b"]}})
+def test_convert_on_a_full_disk(small_disk, tiny_model, tmp_path, capsys):
+    model = tiny_model
     clip = _clip(tmp_path / "v.mp4", frames=40, size=128)
     small_disk.fill(leave=60_000)  # noise does not compress: the video outgrows this
     out = small_disk.path / "out.mp4"

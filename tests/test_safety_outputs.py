@@ -57,17 +57,8 @@ def _one_line_error(capsys, *names: str) -> str:
 
 
 @pytest.fixture
-def model(tmp_path):
-    import torch
-
-    from faceswap.models import save_model
-    from faceswap.models.swap import SwapAutoEncoder
-
-    torch.manual_seed(0)
-    cfg = dict(resolution=32, identities=["a", "b"], encoder_channels=[4, 8, 8, 8], kernel_size=3, latent_dim=8,
-               bottleneck_channels=8, decoder_channels=[8, 8, 4])
-    return save_model(SwapAutoEncoder(cfg), tmp_path / "model",
-                      extra={"faceswap": {"preset": "test", "resolution": 32, "identities": ["a", "b"]}})
+def model(tiny_model):
+    return tiny_model
 
 
 @pytest.fixture
@@ -197,24 +188,9 @@ def test_extract_killed_in_its_first_seconds_resumes(short_clip_40, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def short_clip_40(faces_dir, tmp_path_factory) -> Path:
+def short_clip_40(clips, tmp_path_factory) -> Path:
     """The first 40 frames of d20 (480x480) as an mp4."""
-    out = tmp_path_factory.mktemp("clip") / "d20_40.mp4"
-    frames = []
-    with av.open(str(faces_dir / "d20.mp4")) as c:
-        for f in c.decode(video=0):
-            frames.append(f.to_ndarray(format="rgb24"))
-            if len(frames) == 40:
-                break
-    with av.open(str(out), "w") as c:
-        s = c.add_stream("libx264", rate=25)
-        s.width, s.height, s.pix_fmt = frames[0].shape[1], frames[0].shape[0], "yuv420p"
-        for image in frames:
-            for p in s.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
-                c.mux(p)
-        for p in s.encode():
-            c.mux(p)
-    return out
+    return clips.cut("d20.mp4", 40, tmp_path_factory.mktemp("clip") / "d20_40.mp4")
 
 
 # ---- 10: images and videos too small for a face ------------------------------------------------

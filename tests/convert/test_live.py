@@ -4,49 +4,23 @@ so latency stays bounded instead of growing; the output is labelled; bad input
 
 from __future__ import annotations
 
-from fractions import Fraction
 from pathlib import Path
 
 import av
-import numpy as np
 import pytest
 
 from faceswap.cli import main
 
 
 @pytest.fixture
-def model(tmp_path):
-    import torch
-
-    from faceswap.models import save_model
-    from faceswap.models.swap import SwapAutoEncoder
-
-    torch.manual_seed(0)
-    cfg = dict(resolution=32, identities=["a", "b"], encoder_channels=[4, 8, 8, 8], kernel_size=3, latent_dim=8,
-               bottleneck_channels=8, decoder_channels=[8, 8, 4])
-    return save_model(SwapAutoEncoder(cfg), tmp_path / "model",
-                      extra={"faceswap": {"preset": "test", "resolution": 32, "identities": ["a", "b"]}})
+def model(tiny_model):
+    return tiny_model
 
 
 @pytest.fixture(scope="module")
-def fast_clip(faces_dir, tmp_path_factory) -> Path:
+def fast_clip(clips, tmp_path_factory) -> Path:
     """60 real frames of d20 (a face in each) at 300 fps: 0.2 s of 'camera' no CPU keeps up with."""
-    frames = []
-    with av.open(str(faces_dir / "d20.mp4")) as c:
-        for f in c.decode(video=0):
-            frames.append(f.to_ndarray(format="rgb24"))
-            if len(frames) == 60:
-                break
-    out = tmp_path_factory.mktemp("live") / "fast.mp4"
-    with av.open(str(out), "w") as c:
-        s = c.add_stream("libx264", rate=Fraction(300))
-        s.width, s.height, s.pix_fmt = frames[0].shape[1], frames[0].shape[0], "yuv420p"
-        for image in frames:
-            for p in s.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
-                c.mux(p)
-        for p in s.encode():
-            c.mux(p)
-    return out
+    return clips.cut("d20.mp4", 60, tmp_path_factory.mktemp("live") / "fast.mp4", rate=300)
 
 
 def test_live_drops_frames_rather_than_falling_behind(fast_clip, model, tmp_path):
