@@ -145,3 +145,34 @@ class Clips:
 @pytest.fixture(scope="session")
 def clips(faces_dir) -> Clips:
     return Clips(faces_dir)
+
+
+def _synthetic_faceset(folder: Path, n: int = 4, size: int = 32, shade: int = 0) -> Path:
+    """n synthetic aligned 'faces' (a skin ellipse on a flat ground, shifted a little
+    per face) with a complete alignments.json: enough for tiny models and the page's jobs."""
+    import json
+
+    import cv2
+    import numpy as np
+
+    folder.mkdir(parents=True)
+    frames = {}
+    for i in range(n):
+        img = np.full((size, size, 3), (40 + shade, 90, 140), np.uint8)
+        cv2.ellipse(img, (size // 2 + i % 3, size // 2), (size // 3, size * 2 // 5), 0, 0, 360,
+                    (150, 180, 220 - shade), -1)
+        cv2.imwrite(str(folder / f"{i:06d}_0.png"), img)
+        lm = [[0.35 * size, 0.4 * size], [0.65 * size, 0.4 * size], [0.5 * size, 0.56 * size],
+              [0.4 * size, 0.72 * size], [0.6 * size, 0.72 * size]]
+        frames[str(i)] = [{"box": [0, 0, size, size], "score": 0.99, "landmarks": lm,
+                           "matrix": [[1, 0, 0], [0, 1, 0]], "file": f"{i:06d}_0.png"}]
+    (folder / "alignments.json").write_text(json.dumps(
+        {"version": 1, "source": "synthetic", "width": size, "height": size, "fps": 25.0, "frame_count": n,
+         "size": size, "coverage": 1.0, "frames": frames, "done": n, "complete": True}))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def synthetic_faceset():
+    """The maker of small synthetic facesets: synthetic_faceset(folder, n=4, size=32, shade=0)."""
+    return _synthetic_faceset

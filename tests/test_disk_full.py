@@ -9,7 +9,6 @@ import shutil
 from pathlib import Path
 
 import av
-import cv2
 import numpy as np
 import pytest
 
@@ -22,26 +21,6 @@ TINY = Preset(
          decoder_channels=(8, 4, 4), upsample="pixel_shuffle", residual_blocks=0),
     batch_size=4, lr=1e-3, purpose="tests",
 )
-
-
-def _faceset(folder: Path, hue: int, n: int = 8, size: int = 64) -> Path:
-    """Synthetic aligned 'faces' with alignments.json (enough for a tiny model and its upsampler)."""
-    import json
-
-    folder.mkdir(parents=True)
-    frames = {}
-    for i in range(n):
-        img = np.full((size, size, 3), (40 + hue, 90, 140), np.uint8)
-        cv2.ellipse(img, (size // 2 + i % 3, size // 2), (size // 3, size * 2 // 5), 0, 0, 360, (150, 180, 220 - hue), -1)
-        cv2.imwrite(str(folder / f"{i:06d}_0.png"), img)
-        lm = [[0.35 * size, 0.4 * size], [0.65 * size, 0.4 * size], [0.5 * size, 0.56 * size],
-              [0.4 * size, 0.72 * size], [0.6 * size, 0.72 * size]]
-        frames[str(i)] = [{"box": [0, 0, size, size], "score": 0.99, "landmarks": lm,
-                           "matrix": [[1, 0, 0], [0, 1, 0]], "file": f"{i:06d}_0.png"}]
-    (folder / "alignments.json").write_text(json.dumps(
-        {"version": 1, "source": "synthetic", "width": size, "height": size, "fps": 25.0, "frame_count": n,
-         "size": size, "coverage": 1.0, "frames": frames, "done": n, "complete": True}))
-    return folder
 
 
 def _one_line_full_disk(capsys, name: str) -> None:
@@ -62,10 +41,11 @@ def _train(a, b, model, steps, *extra) -> list[str]:
             "--no-progress", "--preview-every", "0", *extra]
 
 
-def test_train_save_on_a_full_disk_keeps_the_previous_checkpoint(tiny, small_disk, tmp_path, capsys):
+def test_train_save_on_a_full_disk_keeps_the_previous_checkpoint(tiny, small_disk, synthetic_faceset, tmp_path,
+                                                                   capsys):
     from faceswap.train import load_swap_model
 
-    a, b = _faceset(tmp_path / "a", 0), _faceset(tmp_path / "b", 60)
+    a, b = (synthetic_faceset(tmp_path / k, n=8, size=64, shade=s) for k, s in (("a", 0), ("b", 60)))
     model = small_disk.path / "m"
     assert main(_train(a, b, model, 2)) == 0
     before = {p.name: p.read_bytes() for p in model.iterdir()}
@@ -82,8 +62,8 @@ def test_train_save_on_a_full_disk_keeps_the_previous_checkpoint(tiny, small_dis
     assert not [p for p in model.iterdir() if ".tmp" in p.name]  # no temp files pile up
 
 
-def test_refine_on_a_full_disk(tiny, small_disk, tmp_path, capsys):
-    a, b = _faceset(tmp_path / "a", 0), _faceset(tmp_path / "b", 60)
+def test_refine_on_a_full_disk(tiny, small_disk, synthetic_faceset, tmp_path, capsys):
+    a, b = (synthetic_faceset(tmp_path / k, n=8, size=64, shade=s) for k, s in (("a", 0), ("b", 60)))
     model = tmp_path / "m"
     assert main(_train(a, b, model, 2)) == 0
     shutil.copytree(model, small_disk.path / "m")

@@ -157,25 +157,8 @@ def test_auth_covers_every_api_route(tmp_path):
         _stop(proc)
 
 
-def _faceset(folder: Path, n: int = 4, size: int = 32, shade: int = 0) -> Path:
-    folder.mkdir(parents=True)
-    frames = {}
-    for i in range(n):
-        img = np.full((size, size, 3), 60 + shade + 10 * i, np.uint8)
-        cv2.circle(img, (size // 2, size // 2), size // 3, (150, 120 + shade, 100), -1)
-        cv2.imwrite(str(folder / f"{i:06d}_0.png"), img)
-        lm = [[0.35 * size, 0.4 * size], [0.65 * size, 0.4 * size], [0.5 * size, 0.56 * size],
-              [0.4 * size, 0.72 * size], [0.6 * size, 0.72 * size]]
-        frames[str(i)] = [{"box": [0, 0, size, size], "score": 0.99, "landmarks": lm,
-                           "matrix": [[1, 0, 0], [0, 1, 0]], "file": f"{i:06d}_0.png"}]
-    (folder / "alignments.json").write_text(json.dumps(
-        {"version": 1, "source": "synthetic", "width": size, "height": size, "fps": 25.0, "frame_count": n,
-         "size": size, "coverage": 1.0, "frames": frames}))
-    return folder
-
-
-def test_stop_saves_a_training_started_with_sigint_ignored(tmp_path):
-    a, b, model = _faceset(tmp_path / "a"), _faceset(tmp_path / "b", shade=40), tmp_path / "model"
+def test_stop_saves_a_training_started_with_sigint_ignored(tmp_path, synthetic_faceset):
+    a, b, model = synthetic_faceset(tmp_path / "a"), synthetic_faceset(tmp_path / "b", shade=40), tmp_path / "model"
     jobs = Jobs(env=dict(os.environ, OMP_NUM_THREADS="1"))
     old = signal.signal(signal.SIGINT, signal.SIG_IGN)  # as under nohup or `&`: children inherit it
     try:

@@ -64,33 +64,10 @@ def test_jobs_refuse_overlapping_outputs_and_report_errors(tmp_path):
     assert sys.executable  # the workers ran under this interpreter
 
 
-def _faceset(folder, n=4, size=32, shade=0):
-    """A few flat synthetic 'faces' with a matching alignments.json."""
+def test_stopping_the_server_saves_a_running_training(tmp_path, synthetic_faceset):
     import json
 
-    import cv2
-    import numpy as np
-
-    folder.mkdir(parents=True)
-    frames = {}
-    for i in range(n):
-        img = np.full((size, size, 3), 60 + shade + 10 * i, np.uint8)
-        cv2.circle(img, (size // 2, size // 2), size // 3, (150, 120 + shade, 100), -1)
-        cv2.imwrite(str(folder / f"{i:06d}_0.png"), img)
-        lm = [[0.35 * size, 0.4 * size], [0.65 * size, 0.4 * size], [0.5 * size, 0.56 * size],
-              [0.4 * size, 0.72 * size], [0.6 * size, 0.72 * size]]
-        frames[str(i)] = [{"box": [0, 0, size, size], "score": 0.99, "landmarks": lm,
-                           "matrix": [[1, 0, 0], [0, 1, 0]], "file": f"{i:06d}_0.png"}]
-    (folder / "alignments.json").write_text(json.dumps(
-        {"version": 1, "source": "synthetic", "width": size, "height": size, "fps": 25.0, "frame_count": n,
-         "size": size, "coverage": 1.0, "frames": frames}))
-    return folder
-
-
-def test_stopping_the_server_saves_a_running_training(tmp_path):
-    import json
-
-    a, b, model = _faceset(tmp_path / "a"), _faceset(tmp_path / "b", shade=40), tmp_path / "model"
+    a, b, model = synthetic_faceset(tmp_path / "a"), synthetic_faceset(tmp_path / "b", shade=40), tmp_path / "model"
     jobs = Jobs(env=dict(__import__("os").environ, OMP_NUM_THREADS="1"))
     job = jobs.start("train", {"faces_a": str(a), "faces_b": str(b), "model_dir": str(model), "time": 600,
                                "resolution": 32, "batch_size": 2, "save_every": 0, "preview_every": 0,
