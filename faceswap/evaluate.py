@@ -11,6 +11,12 @@
    original. A ratio well above 1 means the swap shimmers; turn on smoothing.
 4. Sharpness against what a perfect model at the model's resolution scores,
    and identity: who a face recogniser takes the swapped face for.
+5. What a viewer watches (from 468 Face Mesh landmarks, faceswap.landmarks):
+   expression fidelity, the correlation over frames of the swap's mouth
+   openness and eye openness with the original's (1 = follows every move);
+   skin detail, the sharpness ratio over cheeks and forehead only; and the
+   seam, the gradient energy along the outline of the pasted region over the
+   original's there (1 = no edge; a hard paste scores well above 1).
 
 `EvalReport.advice()` turns the figures that call for it into one line each
 of what to do (the thresholds are read off the README's measured routes).
@@ -32,7 +38,9 @@ from faceswap.errors import FaceswapError
 from faceswap.extract.align import DEFAULT_COVERAGE
 from faceswap.extract.detect import Detector
 from faceswap.extract.faceset import faceset_embeddings, faceset_reference
-from faceswap.quality import face_sharpness, inner_box, perfect_crop, ratio
+from faceswap.landmarks import Landmarks, eye_openness, has_mesh, mouth_openness, skin_patches
+from faceswap.quality import (correlation, face_sharpness, inner_box, patch_sharpness, perfect_crop, ratio,
+                              seam_ratio)
 from faceswap.runtime import pick_device
 from faceswap.train import load_swap_model
 from faceswap.train.data import load_faces
@@ -61,6 +69,11 @@ class EvalReport:
     sharpness_ceiling: float | None = None  # the same for a perfect model at the model's resolution
     inner_sharpness: float | None = None    # the same ratio on the eyes-to-mouth region only
     inner_ceiling: float | None = None
+    mouth_correlation: float | None = None  # swapped against original mouth openness over frames
+    eye_correlation: float | None = None
+    seam: float | None = None               # gradient energy on the blend outline, swapped/original
+    skin_sharpness: float | None = None     # sharpness ratio over cheeks and forehead
+    skin_ceiling: float | None = None
     resolution: int | None = None
     identity: dict = field(default_factory=dict)  # shares and median distances, or {"note": why not}
 
@@ -102,6 +115,15 @@ class EvalReport:
             tips.append(f"eyes to mouth are {self.inner_sharpness:.2f} against {self.inner_ceiling:.2f} for a "
                         f"perfect {self.resolution} px model: resume with --no-warp, then train a detail "
                         "upsampler (faceswap refine)")
+        if self.mouth_correlation is not None and self.mouth_correlation < 0.9:
+            tips.append(f"the mouth follows the source's at correlation {self.mouth_correlation:.2f}: resume "
+                        "training with --no-warp")
+        if self.seam is not None and self.seam > 1.1:
+            tips.append(f"an edge shows where the pasted face ends (seam {self.seam:.2f}): convert with "
+                        "--mask region, or a larger --blur")
+        if self.skin_sharpness is not None and self.skin_ceiling and self.skin_sharpness < 0.5 * self.skin_ceiling:
+            tips.append(f"cheeks and forehead are smooth ({self.skin_sharpness:.2f} against {self.skin_ceiling:.2f} "
+                        f"for a perfect {self.resolution} px model): train a detail upsampler (faceswap refine)")
         if self.flicker_ratio is not None and self.flicker_ratio > 1.5:
             tips.append(f"the face flickers {self.flicker_ratio:.1f} times as much as the original: convert with "
                         "--smooth (the default) and --alignments from extract")
@@ -126,6 +148,16 @@ class EvalReport:
             rows.append("sharpness, eyes to mouth".ljust(37) + f"{self.inner_sharpness:.3f}")
         if self.inner_ceiling is not None:
             rows.append(f"  a perfect {self.resolution} px model".ljust(37) + f"{self.inner_ceiling:.3f}")
+        if self.mouth_correlation is not None:
+            rows.append("mouth openness follows (correlation)".ljust(37) + f"{self.mouth_correlation:.3f}")
+        if self.eye_correlation is not None:
+            rows.append("eye openness follows (correlation)".ljust(37) + f"{self.eye_correlation:.3f}")
+        if self.seam is not None:
+            rows.append("seam swapped/original".ljust(37) + f"{self.seam:.3f}")
+        if self.skin_sharpness is not None:
+            rows.append("sharpness, cheeks and forehead".ljust(37) + f"{self.skin_sharpness:.3f}")
+        if self.skin_ceiling is not None:
+            rows.append(f"  a perfect {self.resolution} px model".ljust(37) + f"{self.skin_ceiling:.3f}")
         ident = self.identity
         if "note" in ident:
             rows.append("identity".ljust(37) + ident["note"])
@@ -185,6 +217,14 @@ class _Frames:
     inner_swapped: list = field(default_factory=list)
     inner_ceiling: list = field(default_factory=list)
     embeddings: list = field(default_factory=list)
+    mouth_a: list = field(default_factory=list)
+    mouth_b: list = field(default_factory=list)
+    eye_a: list = field(default_factory=list)
+    eye_b: list = field(default_factory=list)
+    seam: list = field(default_factory=list)
+    skin_original: list = field(default_factory=list)
+    skin_swapped: list = field(default_factory=list)
+    skin_ceiling: list = field(default_factory=list)
 
 
 def compare_videos(original: Path, swapped: Path, device: torch.device, every: int = 1, batch: int = 8,
@@ -200,6 +240,7 @@ def compare_videos(original: Path, swapped: Path, device: torch.device, every: i
         raise FaceswapError(f"{swapped}: frame size {b.info.width}x{b.info.height} differs from "
                             f"{original} ({a.info.width}x{a.info.height}); compare a swap with its own source")
     detector = Detector(device=device)
+    marks = Landmarks() if has_mesh() else None
     out = _Frames()
     prev: tuple[np.ndarray, np.ndarray] | None = None
     pending: list[tuple[np.ndarray, np.ndarray]] = []
@@ -208,12 +249,34 @@ def compare_videos(original: Path, swapped: Path, device: torch.device, every: i
         nonlocal prev
         found_a = detector.detect([p[0] for p in pending])
         found_b = detector.detect([p[1] for p in pending])
-        for (img_a, img_b), fa, fb in zip(pending, found_a, found_b):
+        # Dense landmarks of every frame pair with a face in both, in one batch through the mesh
+        # model. Both frames go through the original's crop: the swap is pasted in the original's
+        # pose, and one crop for both keeps the detector's jitter out of the comparison.
+        both = [k for k, (fa, fb) in enumerate(zip(found_a, found_b)) if len(fa) and len(fb)]
+        mesh: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        if marks is not None and both:
+            fives = [found_a[k].landmarks[0] for k in both]
+            pts = marks.on_frames([pending[k][0] for k in both] + [pending[k][1] for k in both], fives + fives)
+            mesh = {k: (pts[j], pts[len(both) + j]) for j, k in enumerate(both)}
+        for k, ((img_a, img_b), fa, fb) in enumerate(zip(pending, found_a, found_b)):
             if len(fa) == 0:
                 prev = None
                 continue
             box = fa.boxes[0]
             size = float(fa.sizes[0])
+            perfect = perfect_crop(img_a, fa.landmarks[0], resolution, coverage) if resolution else None
+            out.seam.append(seam_ratio(img_a, img_b, box))
+            if k in mesh:
+                ma, mb = mesh[k]
+                out.mouth_a.append(float(mouth_openness(ma[None])[0]))
+                out.mouth_b.append(float(mouth_openness(mb[None])[0]))
+                out.eye_a.append(float(eye_openness(ma[None])[0]))
+                out.eye_b.append(float(eye_openness(mb[None])[0]))
+                patches = skin_patches(ma)
+                out.skin_original.append(patch_sharpness(img_a, box, patches))
+                out.skin_swapped.append(patch_sharpness(img_b, box, patches))
+                if perfect is not None:
+                    out.skin_ceiling.append(patch_sharpness(perfect, box, patches))
             if len(fb):
                 out.both += 1
                 out.displacement.append(float(np.linalg.norm(fa.landmarks[0] - fb.landmarks[0], axis=1).mean() / size))
@@ -225,8 +288,8 @@ def compare_videos(original: Path, swapped: Path, device: torch.device, every: i
                 w, p = face_sharpness(image, box, inner)
                 whole.append(w)
                 part.append(p)
-            if resolution:
-                w, p = face_sharpness(perfect_crop(img_a, fa.landmarks[0], resolution, coverage), box, inner)
+            if perfect is not None:
+                w, p = face_sharpness(perfect, box, inner)
                 out.sharp_ceiling.append(w)
                 out.inner_ceiling.append(p)
             x1, y1 = int(max(box[0], 0)), int(max(box[1], 0))
@@ -334,6 +397,11 @@ def evaluate(original: str | os.PathLike, swapped: str | os.PathLike, model_dir:
     report.sharpness_ceiling = ratio(frames.sharp_ceiling, frames.sharp_original)
     report.inner_sharpness = ratio(frames.inner_swapped, frames.inner_original)
     report.inner_ceiling = ratio(frames.inner_ceiling, frames.inner_original)
+    report.mouth_correlation = correlation(frames.mouth_a, frames.mouth_b)
+    report.eye_correlation = correlation(frames.eye_a, frames.eye_b)
+    report.seam = float(np.median(frames.seam)) if frames.seam else None
+    report.skin_sharpness = ratio(frames.skin_swapped, frames.skin_original)
+    report.skin_ceiling = ratio(frames.skin_ceiling, frames.skin_original)
     if identity:
         report.identity = _identity(frames, embedder, folders, to, source)
     return report

@@ -87,3 +87,109 @@ def ratio(numerators, denominators) -> float | None:
     n, d = np.asarray(numerators, np.float64), np.asarray(denominators, np.float64)
     ok = np.isfinite(n) & np.isfinite(d) & (d > 0)
     return float(np.median(n[ok] / d[ok])) if ok.any() else None
+
+
+# Seam: where a pasted face ends, a visible edge is a band of gradient the
+# original does not have. The band is found from the two frames alone (evaluate
+# does not know convert's mask): the changed region is where they differ by more
+# than codec noise, its outline is where the blend ends.
+SEAM_SIZE = 160        # analysis scale of the grown face box
+SEAM_THRESHOLD = 10.0  # grey levels (after a 2 px blur) that count as changed
+SEAM_BAND = 4          # half width of the band around the outline, px at SEAM_SIZE
+SEAM_GROW = 0.5        # the face box grown by this on each side: masks reach past MTCNN's box
+
+
+def _grown_box(box, grow: float, shape) -> tuple[int, int, int, int]:
+    x1, y1, x2, y2 = (float(v) for v in box)
+    gx, gy = grow * (x2 - x1), grow * (y2 - y1)
+    h, w = shape[:2]
+    return (max(int(x1 - gx), 0), max(int(y1 - gy), 0), min(int(np.ceil(x2 + gx)), w), min(int(np.ceil(y2 + gy)), h))
+
+
+def seam_energies(original: np.ndarray, swapped: np.ndarray, box) -> tuple[float, float] | None:
+    """(gradient energy of `swapped`, of `original`) along the outline of the region
+    where the swap changed the frame, in the face box grown by SEAM_GROW and
+    resized to SEAM_SIZE px; None when (almost) nothing changed."""
+    x1, y1, x2, y2 = _grown_box(box, SEAM_GROW, original.shape)
+    if x2 - x1 < 8 or y2 - y1 < 8:
+        return None
+    grey = []
+    for image in (original, swapped):
+        region = np.ascontiguousarray(image[y1:y2, x1:x2])
+        if region.ndim == 3:
+            region = cv2.cvtColor(region, cv2.COLOR_RGB2GRAY)
+        grey.append(cv2.resize(region, (SEAM_SIZE, SEAM_SIZE), interpolation=cv2.INTER_AREA).astype(np.float32))
+    a, b = grey
+    diff = cv2.GaussianBlur(np.abs(a - b), (0, 0), 2.0)
+    changed = (diff > SEAM_THRESHOLD).astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(changed, connectivity=8)
+    if n < 2:
+        return None
+    biggest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    if stats[biggest, cv2.CC_STAT_AREA] < 0.01 * SEAM_SIZE ** 2:
+        return None
+    region = (labels == biggest).astype(np.uint8)
+    # fill holes (the eyes of a face that did not change much there): only the outer outline is the seam
+    contours, _ = cv2.findContours(region, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    filled = np.zeros_like(region)
+    cv2.drawContours(filled, contours, -1, 1, thickness=cv2.FILLED)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * SEAM_BAND + 1, 2 * SEAM_BAND + 1))
+    band = (cv2.dilate(filled, kernel) > 0) & ~(cv2.erode(filled, kernel) > 0)
+    # the edge of the analysed square is not a seam
+    band[:SEAM_BAND], band[-SEAM_BAND:], band[:, :SEAM_BAND], band[:, -SEAM_BAND:] = False, False, False, False
+    if band.sum() < 16:
+        return None
+
+    def energy(g: np.ndarray) -> float:
+        gx, gy = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)
+        return float((gx[band] ** 2 + gy[band] ** 2).mean())
+
+    return energy(b), energy(a)
+
+
+def seam_ratio(original: np.ndarray, swapped: np.ndarray, box) -> float:
+    """Gradient energy along the blend outline, swapped over original: 1 for no
+    seam (also when nothing was pasted), above 1 for a visible edge."""
+    e = seam_energies(original, swapped, box)
+    if e is None:
+        return 1.0
+    return e[0] / max(e[1], 1e-6)
+
+
+def patch_sharpness(image: np.ndarray, box, patches: list[np.ndarray], size: int = ANALYSIS_SIZE) -> float:
+    """Variance of the Laplacian over `patches` (polygons (K, 2) in frame px) of the
+    face box resized to `size` px: the same scale as face_sharpness, over the
+    plain skin only (cheeks, forehead), where a smooth swap looks like wax."""
+    x1, y1, x2, y2 = (int(round(v)) for v in box)
+    h, w = image.shape[:2]
+    x1, y1, x2, y2 = max(x1, 0), max(y1, 0), min(x2, w), min(y2, h)
+    if x2 - x1 < 4 or y2 - y1 < 4:
+        return float("nan")
+    region = np.ascontiguousarray(image[y1:y2, x1:x2])
+    if region.ndim == 3:
+        region = cv2.cvtColor(region, cv2.COLOR_RGB2GRAY)
+    region = cv2.resize(region, (size, size), interpolation=cv2.INTER_AREA)
+    lap = cv2.Laplacian(region.astype(np.float32), cv2.CV_32F)
+    mask = np.zeros((size, size), np.uint8)
+    scale = np.array([size / (x2 - x1), size / (y2 - y1)])
+    for poly in patches:
+        p = (np.asarray(poly, np.float64) - (x1, y1)) * scale
+        cv2.fillConvexPoly(mask, cv2.convexHull(np.round(p).astype(np.int32)), 1)
+    # one pixel in from the patch edge: the Laplacian there sees the neighbouring features
+    mask = cv2.erode(mask, np.ones((3, 3), np.uint8))
+    if mask.sum() < 16:
+        return float("nan")
+    return float(lap[mask > 0].var())
+
+
+def correlation(x, y) -> float | None:
+    """Pearson correlation of `y` (the swap) with `x` (the original) over frames:
+    None when the original does not move, 0 when it moves and the swap does not."""
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    ok = np.isfinite(x) & np.isfinite(y)
+    x, y = x[ok], y[ok]
+    if len(x) < 3 or x.std() < 1e-9:
+        return None
+    if y.std() < 1e-9:
+        return 0.0
+    return float(np.corrcoef(x, y)[0, 1])
