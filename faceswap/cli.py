@@ -166,6 +166,7 @@ def train(
     init: Optional[str] = typer.Option(None, "--init", metavar="PRIOR", help="Start a new model from a face prior: a shipped one by name (prior128, prior) or a folder made by `faceswap pretrain`, of the same preset and mask."),
     warp: bool = typer.Option(True, "--warp/--no-warp", help="Randomly warp the input faces (start with it); resuming with --no-warp sharpens eyes and lips."),
     occlusion: Optional[bool] = typer.Option(None, "--occlusion/--no-occlusion", help="With --mask, leave what covers each face (the occlusion model's cover: hands, microphones, glasses) out of the mask the decoders learn (default: on when weights/occluder is installed)."),
+    face_region: Optional[bool] = typer.Option(None, "--face-region/--no-face-region", help="With --mask, the decoders learn each face's own outline (the face-region model: hairline, jaw; no hair or ears) instead of one ellipse (default: on when weights/face_region is installed)."),
 ) -> None:
     """Train a swap model of two people.
 
@@ -185,7 +186,7 @@ def train(
         faces_a, faces_b, model_dir, iterations=iterations, time=parse_duration(time), batch_size=batch_size,
         preset=preset, resolution=resolution, device=device, seed=seed, loss=loss, mask=mask,
         adversarial=adversarial, save_every=save_every, preview_every=preview_every, compile=compile,
-        tensorboard=tensorboard, progress=progress, threads=threads, init=init, warp=warp, occlusion=occlusion,
+        tensorboard=tensorboard, progress=progress, threads=threads, init=init, warp=warp, occlusion=occlusion, face_region=face_region,
     )
     typer.echo(summary.describe())
 
@@ -271,6 +272,7 @@ def convert(
     blend: Literal["alpha", "poisson"] = typer.Option("alpha", "--blend", help="How the swapped face is blended into the frame."),
     sharpen: str = typer.Option("auto", "--sharpen", metavar="0-4|auto", help="Sharpen the swapped face without halos, 0 (off) to 4; auto: 1 for faces a detail upsampler drew, else 0."),
     occlusion: Optional[bool] = typer.Option(None, "--occlusion/--no-occlusion", help="Keep the original pixels where the occlusion model (weights/occluder) finds the face covered: hands, microphones, glasses (default: on when it is installed)."),
+    face_region: Optional[bool] = typer.Option(None, "--face-region/--no-face-region", help="Paint only inside A's face region (the face-region model, weights/face_region): the blend ends where skin meets hair, and nothing lands on A's hair, ears or neck (default: on when it is installed)."),
     smooth: bool = typer.Option(True, "--smooth/--no-smooth", help="Smooth the face alignment over time (video)."),
     hold_frames: int = typer.Option(30, "--hold-frames", help="Keep a face that cover hides from the detector for at most this many frames (video; 0: never)."),
     detail: bool = typer.Option(True, "--detail/--no-detail", help="Upscale faces with the model's detail upsampler (from `faceswap refine`) when it has one."),
@@ -296,7 +298,7 @@ def convert(
 
     summary = run_convert(
         input, model_dir, output, to=to, alignments=alignments, mask=mask, mask_erode=mask_erode,
-        mask_blur=mask_blur, occlusion=occlusion, color=color, blend=blend, sharpen=parse_sharpen(sharpen), smooth=smooth, hold_frames=hold_frames,
+        mask_blur=mask_blur, occlusion=occlusion, face_region=face_region, color=color, blend=blend, sharpen=parse_sharpen(sharpen), smooth=smooth, hold_frames=hold_frames,
         detail=detail,
         watermark=watermark, device=device, batch_size=batch_size, like=like, like_threshold=like_threshold,
         rotate=rotate == "auto", force=force, progress=progress, backend=backend,
@@ -381,8 +383,11 @@ def evaluate(
 ) -> None:
     """Score a swap: identity, sharpness, pose kept and flicker.
 
-    Also the reconstruction SSIM and PSNR of each identity, and a line of
-    advice where a figure calls for one."""
+    Also what a viewer watches (from 468 face landmarks): how closely the
+    mouth and the eyes follow the source's, the edge where the pasted face
+    ends (seam), the skin detail on cheeks and forehead; the reconstruction
+    SSIM and PSNR of each identity; and a line of advice where a figure calls
+    for one."""
     from faceswap.evaluate import evaluate as run_evaluate
 
     _at_least(every=(every, 1))

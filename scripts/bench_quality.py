@@ -33,6 +33,12 @@ Routes:
              (weights/prior128), and B's upsampler goes x2 (128 -> 256 px)
   128+nowarp  the same 128 px start, then --no-warp for the rest of the budget
              and no upsampler (convert enlarges bicubic x2 to the paste size)
+  128+nowarp+refine+region  as 128+nowarp+refine, but the mask target is each
+             face's own face region (train --face-region) and convert multiplies
+             its mask by A's (convert --face-region); every other route trains and
+             converts with --no-face-region, as before the face-region model
+  128+nowarp+refine+region+mouth  as 128+nowarp+refine+region with the mouth's
+             weight in the reconstruction loss at 3 (train --mouth-weight 3; 1 elsewhere)
 Priors are read from `--priors` (default weights/): `prior` for 64 px, `prior128`.
 The pair defaults to d6 (A) -> d10 (B) from ../shared/data/faces.
 """
@@ -61,6 +67,10 @@ ROUTES = {
     "prior+nowarp+refine": dict(prior="prior", nowarp_share=0.5, refine_share=0.25),
     "128+nowarp+refine": dict(prior="prior128", resolution=128, nowarp_share=0.5, refine_share=0.25),
     "128+nowarp": dict(prior="prior128", resolution=128, nowarp_share=0.75, refine_share=0.0),
+    "128+nowarp+refine+region": dict(prior="prior128", resolution=128, nowarp_share=0.5, refine_share=0.25,
+                                     region=True),
+    "128+nowarp+refine+region+mouth": dict(prior="prior128", resolution=128, nowarp_share=0.5, refine_share=0.25,
+                                           region=True, mouth_weight=3.0),
 }
 
 
@@ -96,9 +106,21 @@ def _minutes(snap: Path) -> float:
     return float(snap.name.split("@")[1][:-3])
 
 
-def _swap_dir(work: Path, prior: str | None) -> Path:
-    """The shared swap model of every route that starts from `prior` (its name fixes the resolution)."""
-    return work / (f"swap-{prior}" if prior else "swap")
+def _swap_key(route: str) -> tuple:
+    """What the routes sharing one swap model have in common: its prior, mask target and loss."""
+    r = ROUTES[route]
+    return r["prior"], bool(r.get("region")), float(r.get("mouth_weight", 1.0))
+
+
+def _swap_dir(work: Path, key: tuple) -> Path:
+    """The shared swap model of every route with this key (the prior's name fixes the resolution)."""
+    prior, region, mouth = key
+    name = f"swap-{prior}" if prior else "swap"
+    if region:
+        name += "-region"
+    if mouth != 1.0:
+        name += f"-mouth{mouth:g}"
+    return work / name
 
 
 def _train_cpu(fa: Path, fb: Path, model_dir: Path, seconds: float, chunk: int, **spec) -> float:
@@ -121,13 +143,21 @@ def _train_cpu(fa: Path, fb: Path, model_dir: Path, seconds: float, chunk: int, 
     return spent
 
 
-def _spec(prior: Path | None = None, warp: bool = True, resolution: int = 64) -> dict:
+def _spec(prior: Path | None = None, warp: bool = True, resolution: int = 64, region: bool = False,
+          mouth_weight: float = 1.0) -> dict:
     return dict(preset="lightweight", resolution=resolution, mask=True, device="cpu", progress=False,
-                preview_every=0, save_every=0, threads=1, init=prior, warp=warp)
+                preview_every=0, save_every=0, threads=1, init=prior, warp=warp, face_region=region,
+                mouth_weight=mouth_weight)
 
 
-def train_swap(fa: Path, fb: Path, work: Path, points: list[float], chunk: int, prior: Path | None = None,
-               resolution: int = 64) -> None:
+def _route_spec(route: str, **kw) -> dict:
+    r = ROUTES[route]
+    return _spec(resolution=r.get("resolution", 64), region=bool(r.get("region")),
+                 mouth_weight=float(r.get("mouth_weight", 1.0)), **kw)
+
+
+def train_swap(fa: Path, fb: Path, work: Path, points: list[float], chunk: int, prior: Path | None,
+               route: str) -> None:
     """Train the one swap model every route shares, snapshotting at each CPU-minute point.
 
     The routes differ only in what they do with part of the budget, so one
@@ -137,8 +167,8 @@ def train_swap(fa: Path, fb: Path, work: Path, points: list[float], chunk: int, 
     import torch
 
     torch.set_num_threads(1)
-    spec = _spec(prior, resolution=resolution)
-    home = _swap_dir(work, prior.name if prior is not None else None)
+    spec = _route_spec(route, prior=prior)
+    home = _swap_dir(work, _swap_key(route))
     model_dir = home / "model"
     log = home / "train_cpu.json"
     spent = json.loads(log.read_text())["seconds"] if log.is_file() else 0.0
@@ -164,13 +194,13 @@ def make_route(route: str, work: Path, budget: float, fa: Path, fb: Path, chunk:
     """The route's model at `budget` CPU minutes: the shared swap snapshot plus the route's extra."""
     share, nowarp = ROUTES[route]["refine_share"], ROUTES[route].get("nowarp_share", 0.0)
     snap = work / route / f"snap@{budget:g}min"
-    if ROUTES[route]["prior"] and not _swap_dir(work, ROUTES[route]["prior"]).is_dir():
+    if ROUTES[route]["prior"] and not _swap_dir(work, _swap_key(route)).is_dir():
         return
     if (snap / "bench.json").is_file():
         return
     if snap.exists():
         shutil.rmtree(snap)
-    src = _swap_dir(work, ROUTES[route]["prior"]) / f"snap@{_warp_minutes(route, budget):g}min"
+    src = _swap_dir(work, _swap_key(route)) / f"snap@{_warp_minutes(route, budget):g}min"
     shutil.copytree(src, snap)
     # CPU time spent past the plan (training stops between steps) comes off the route's next phase
     info = json.loads((src / "bench.json").read_text())
@@ -181,8 +211,7 @@ def make_route(route: str, work: Path, budget: float, fa: Path, fb: Path, chunk:
     torch.set_num_threads(1)
     if nowarp:
         planned = budget * 60 * nowarp - debt
-        spent = _train_cpu(fa, fb, snap, planned, chunk,
-                           **_spec(warp=False, resolution=ROUTES[route].get("resolution", 64)))
+        spent = _train_cpu(fa, fb, snap, planned, chunk, **_route_spec(route, warp=False))
         debt, total = spent - planned, total + spent
         print(f"[{route}] without warp to step {_model_step(snap)}, {spent / 60:.1f} CPU min", flush=True)
     step = _model_step(snap)
@@ -212,7 +241,7 @@ def eval_route(route: str, clip: Path, clip_faces: Path, fa: Path, fb: Path, wor
         out = snap / swap_name(sharpen)
         if not out.is_file():
             convert(clip, snap, out, alignments=clip_faces / "alignments.json", force=True, progress=False,
-                    sharpen=parse_sharpen(sharpen))
+                    sharpen=parse_sharpen(sharpen), face_region=bool(ROUTES[route].get("region")))
         report = evaluate(clip, out, snap, faces_a=fa, faces_b=fb)
         ident = report.identity
         rows.append(dict(route=route, minutes=info["cpu_minutes"], step=info["step"], sharpen=sharpen,
@@ -220,7 +249,9 @@ def eval_route(route: str, clip: Path, clip_faces: Path, fa: Path, fb: Path, wor
                          dist_b=ident.get("median_to"), real_b=ident.get("real_to"), sharpness=report.sharpness,
                          ceiling=report.sharpness_ceiling, inner=report.inner_sharpness,
                          inner_ceiling=report.inner_ceiling, landmarks=report.landmark_displacement,
-                         flicker=report.flicker_ratio))
+                         flicker=report.flicker_ratio, mouth=report.mouth_correlation,
+                         eyes=report.eye_correlation, seam=report.seam, skin=report.skin_sharpness,
+                         skin_ceiling=report.skin_ceiling))
         print(f"[{route}] scored {snap.name}", flush=True)
     return rows
 
@@ -272,8 +303,9 @@ def main() -> None:
     args.work.mkdir(parents=True, exist_ok=True)
     fa, fb, clip = ensure_facesets(args.work, *args.pair, args.clip_frames)
     if args.stage in ("all", "train"):
-        for name in dict.fromkeys(ROUTES[r]["prior"] for r in args.routes):  # scratch and each prior, in order
-            routes = [r for r in args.routes if ROUTES[r]["prior"] == name]
+        for key in dict.fromkeys(_swap_key(r) for r in args.routes):  # each shared swap model, in order
+            routes = [r for r in args.routes if _swap_key(r) == key]
+            name = key[0]
             prior = args.priors / name if name else None
             if prior is not None and not (prior / "config.json").is_file():
                 sys.exit(f"{prior}: no face prior; run scripts/train_prior.py or pass --priors")
@@ -286,7 +318,7 @@ def main() -> None:
                 if seen & set(args.pair):
                     sys.exit(f"{prior}: was pretrained on {sorted(seen & set(args.pair))}, the pair under test")
             points = {_warp_minutes(r, b) for r in routes for b in args.budgets}
-            train_swap(fa, fb, args.work, sorted(points), args.chunk, prior, ROUTES[routes[0]].get("resolution", 64))
+            train_swap(fa, fb, args.work, sorted(points), args.chunk, prior, routes[0])
         for route in args.routes:
             for budget in args.budgets:
                 make_route(route, args.work, budget, fa, fb, args.chunk)
@@ -310,6 +342,12 @@ def main() -> None:
               f"{fmt(r['sharpness'], '.3f')}    ({fmt(r['ceiling'], '.3f')})    {fmt(r['inner'], '.3f')} ({fmt(r['inner_ceiling'], '.3f')})"
               f"   {fmt(r['landmarks'] and 100 * r['landmarks'], '.2f')} %"
               f"    {fmt(r['flicker'], '.3f')}")
+    print("\nwhat a viewer watches (targets: mouth >= 0.9, eyes >= 0.95, seam <= 1.1, skin >= half its ceiling)")
+    print("route               CPU min  sharpen   mouth r  eyes r   seam   skin (ceiling)")
+    for r in rows:
+        print(f"{r['route']:19s} {r['minutes']:7g} {r['sharpen']:>8s}   {fmt(r.get('mouth'), '.3f')}    "
+              f"{fmt(r.get('eyes'), '.3f')}   {fmt(r.get('seam'), '.3f')}  {fmt(r.get('skin'), '.3f')} "
+              f"({fmt(r.get('skin_ceiling'), '.3f')})")
     if rows and rows[0].get("real_b") is not None:
         print(f"real {args.pair[1]} faces lie at a median {rows[0]['real_b']:.3f} from their own mean")
 

@@ -39,6 +39,7 @@ from faceswap.convert.faces import FaceRenderer
 from faceswap.convert.files import ImageSink, VideoSink, check_output, load_alignments, output_kind, pick_identity
 from faceswap.convert.hold import HOLD_FRAMES, CoverHold, fill_gaps
 from faceswap.convert.masks import MaskMaker, resolve_mask_kind
+from faceswap.face_region import RegionMasker, make_region_masker
 from faceswap.occlusion import OcclusionMasker, apply_cover, make_masker
 from faceswap.convert.smoothing import LandmarkSmoother
 from faceswap.errors import FaceswapError, user_os_error
@@ -173,11 +174,12 @@ def _frames_with_faces(reader, locate: _Locator, smoother: LandmarkSmoother | No
 
 
 def _swap_batches(items: Iterable, renderer: FaceRenderer, batch_size: int,
-                  max_frames: int, occlusion: OcclusionMasker | None = None) -> Iterator[tuple[Any, list[tuple]]]:
+                  max_frames: int, occlusion: OcclusionMasker | None = None,
+                  region: RegionMasker | None = None) -> Iterator[tuple[Any, list[tuple]]]:
     """Group frames until `batch_size` faces (or `max_frames` frames), run the
-    model (and the occlusion model) once on the group, and give each frame back
-    with its swapped faces (matrix, original crop, swapped face at paste size,
-    learned mask or None, cover or None)."""
+    model (and the occlusion and face-region models) once on the group, and give
+    each frame back with its swapped faces (matrix, original crop, swapped face at
+    paste size, learned mask or None, cover or None, face region or None)."""
     pending: list = []
     n_faces = 0
 
@@ -185,9 +187,10 @@ def _swap_batches(items: Iterable, renderer: FaceRenderer, batch_size: int,
         outs = renderer.swap([x for _, faces in pending for _, _, x in faces])
         originals = [c for _, faces in pending for _, c, _ in faces]
         covers = occlusion(originals) if occlusion is not None else [None] * len(originals)
+        regions = region(originals) if region is not None else [None] * len(originals)
         k = 0
         for frame, faces in pending:
-            swapped = [(m, c, *outs[k + j], covers[k + j]) for j, (m, c, _) in enumerate(faces)]
+            swapped = [(m, c, *outs[k + j], covers[k + j], regions[k + j]) for j, (m, c, _) in enumerate(faces)]
             k += len(faces)
             yield frame, swapped
 
@@ -215,6 +218,7 @@ def convert(
     mask_erode: float = 0.0,
     mask_blur: float = 5.0,
     occlusion: bool | None = None,
+    face_region: bool | None = None,
     occluder: str | os.PathLike | None = None,
     color: str = "reinhard",
     blend: str = "alpha",
@@ -243,6 +247,10 @@ def convert(
     (weights/occluder) finds the face covered (a hand, a microphone, glasses),
     on top of any mask; None: on when the occlusion model is installed.
     occluder: the occlusion model's folder (default weights/occluder).
+    face_region: multiply the mask by A's face region (the face-region model,
+    weights/face_region: skin up to the hairline, no hair, ears or neck), so
+    the blend ends where skin meets hair; None: on when it is installed
+    (never with mask "box").
     detail: upscale the model's face with the identity's detail upsampler
     when the model directory has one (`faceswap refine`); bicubic otherwise.
     sharpen: strength of a halo-free unsharp mask on the swapped face
@@ -304,6 +312,9 @@ def convert(
     renderer = FaceRenderer(model, model_dir, ident, coverage, dev, detail=detail, backend=backend)
     masks = MaskMaker(mask_kind, renderer.paste_size, renderer.template, erode=mask_erode, blur=mask_blur)
     occlusion_masker = make_masker(occlusion, renderer.paste_size, coverage, dev, occluder)
+    # the whole crop ("box") means the user wants no outline at all
+    region_masker = (make_region_masker(face_region, renderer.paste_size, coverage, dev)
+                     if mask_kind != "box" else None)
     sharpen = resolve_sharpen(sharpen, renderer.detail is not None)
     smoother = LandmarkSmoother(info.fps or 30.0) if (smooth and kind == "video") else None
     hold = None
@@ -333,13 +344,14 @@ def convert(
     def swap_stage():
         _limit_torch_threads(dev)
         for item in _swap_batches(located_q, renderer, batch_size, max_frames=batch_size,
-                                  occlusion=occlusion_masker):
+                                  occlusion=occlusion_masker, region=region_masker):
             swapped_q.put(item)
 
     def blend_stage():
         for frame, faces in swapped_q:
-            for matrix, original, face, learned, cover in faces:
-                paste_face(frame.image, face, original, apply_cover(masks(learned), cover), matrix, color=color,
+            for matrix, original, face, learned, cover, region in faces:
+                mask = masks(learned) if region is None else masks(learned) * region
+                paste_face(frame.image, face, original, apply_cover(mask, cover), matrix, color=color,
                            sharpen=sharpen, blend=blend)
             if watermark:
                 draw_watermark(frame.image, watermark)

@@ -34,6 +34,7 @@ from faceswap.errors import FaceswapError
 from faceswap.extract.align import DEFAULT_COVERAGE
 from faceswap.extract.detect import Detector
 from faceswap.extract.track import select_faces
+from faceswap.face_region import make_region_masker
 from faceswap.occlusion import apply_cover, make_masker, missing_occluder
 from faceswap.runtime import pick_device
 from faceswap.train import load_swap_model
@@ -115,6 +116,7 @@ class FramePreview:
         # the cover is computed with the model pass whenever an occlusion model is installed (a few ms a
         # face), so switching occlusion on and off re-blends only
         self.occluder = make_masker(None, self.renderer.paste_size, coverage, self.device)
+        self.region = make_region_masker(None, self.renderer.paste_size, coverage, self.device)
         self.is_video = not info.is_image and not Path(input).is_dir()
         self.fps = float(info.fps or 30.0)
         self._smoothed: dict[int, list[np.ndarray]] | None = None
@@ -152,7 +154,9 @@ class FramePreview:
         outs = self.renderer.swap([x for _, _, x in faces])
         originals = [c for _, c, _ in faces]
         covers = self.occluder(originals) if self.occluder is not None else [None] * len(faces)
-        out = [(m, c, face, learned, cover) for (m, c, _), (face, learned), cover in zip(faces, outs, covers)]
+        regions = self.region(originals) if self.region is not None else [None] * len(faces)
+        out = [(m, c, face, learned, cover, region)
+               for (m, c, _), (face, learned), cover, region in zip(faces, outs, covers, regions)]
         swapped = SwappedFrame(int(index), image, out)
         self._swapped[key] = swapped
         while len(self._swapped) > self.keep:
@@ -180,8 +184,10 @@ class FramePreview:
             raise missing_occluder()
         use_cover = occlusion is not False
         frame = swapped.image.copy()
-        for matrix, original, face, learned, cover in swapped.faces:
+        for matrix, original, face, learned, cover, region in swapped.faces:
             mask = masks(learned)
+            if region is not None and kind != "box":  # as convert: the blend ends at A's face region
+                mask = mask * region
             final = apply_cover(mask, cover if use_cover else None)
             paste_face(frame, face, original, final, matrix, color=color, sharpen=sharpen, blend=blend)
             if show_mask:

@@ -37,6 +37,7 @@ from faceswap.errors import FaceswapError
 from faceswap.fileio import mark_output_folder, output_path
 from faceswap.models import read_model_config
 from faceswap.models.swap import SwapAutoEncoder
+from faceswap.face_region import has_region_model
 from faceswap.occlusion import has_occluder, missing_occluder
 from faceswap.runtime import pick_device, pick_threads
 from faceswap.train.checkpoint import (load_swap_model, load_trainer_state, model_meta, resume_meta, save_checkpoint,
@@ -129,6 +130,7 @@ def train(
     init: str | Path | None = None,
     warp: bool = True,
     occlusion: bool | None = None,
+    face_region: bool | None = None,
 ) -> TrainSummary:
     """Train (or resume) a swap model of faces A and B into `model_dir`.
 
@@ -159,6 +161,9 @@ def train(
     occlusion: with `mask`, take what covers each training face (the occlusion
     model's cover) out of its mask target, so the learned mask never claims a
     hand or a microphone; None: when weights/occluder is installed.
+    face_region: with `mask`, each face's mask target is its own face region (the
+    face-region model's segmentation: hairline, jaw, no ears or hair) instead of
+    one ellipse for all; None: when weights/face_region is installed.
     Returns a TrainSummary; raises FaceswapError for user-fixable problems.
     """
     if preset not in PRESETS:
@@ -238,6 +243,12 @@ def train(
     trainer = SwapTrainer(model, FaceLoss(loss, weights), channels_last=channels_last, adversarial=adv,
                           adversarial_weight=adversarial).to(dev)
     masks = (face_mask(res, lm_a, fa.coverage), face_mask(res, lm_b, fb.coverage)) if mask else (None, None)
+    if mask and (face_region or (face_region is None and has_region_model())):
+        from faceswap.face_region import region_mask_targets
+
+        # each face's own outline instead of one ellipse: the decoder learns where its person's
+        # skin ends (hairline, fringe, jaw), so convert never paints B's hair as face
+        masks = (region_mask_targets(fa.images, fa.coverage), region_mask_targets(fb.images, fb.coverage))
     if mask and (occlusion or (occlusion is None and has_occluder())):
         if occlusion and not has_occluder():
             raise missing_occluder()
