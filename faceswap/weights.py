@@ -1,4 +1,4 @@
-"""The shipped models by name: `demo`, `prior` (64 px), `prior128` and `occluder`.
+"""The shipped models by name: `demo`, `prior` (64 px), `prior128`, `occluder`, `face_region`, `face_mesh`.
 
 The repository's `weights/` folder is their one copy. A built package (`pip
 install .`, a wheel, a git URL) carries it as `faceswap/_weights/`
@@ -31,8 +31,8 @@ ROOT = _root()
 def names(kind: str | None = "SwapAutoEncoder") -> list[str]:
     """The shipped model names of `kind` (the config's "type"; None: every kind),
     e.g. ['demo', 'prior', 'prior128'] for swap models (empty when this install
-    carries no weights). The occlusion model is shipped too, but no swap model
-    can start from it, so the swap options do not offer it."""
+    carries no weights). The occlusion, face-region and landmark models are shipped too, but no swap model
+    can start from them, so the swap options do not offer them."""
     if not ROOT.is_dir():
         return []
     found = []

@@ -89,3 +89,43 @@ def test_region_model_refuses_another_model(tmp_path):
         load_region_model(tmp_path / "occ")
     with pytest.raises(FaceswapError, match="face-region model not found"):
         load_region_model(tmp_path / "nothing")
+
+
+def test_convert_paints_only_inside_the_face_region(faces_dir, clips, tmp_path):
+    """An untrained 32 px model (its face differs from the input everywhere) converted
+    with the landmark mask: with the face region it changes clearly fewer pixels (the
+    egg's corners at the temples and the jaw, where A's skin ends), and none more
+    outside A's mesh outline."""
+    import cv2
+
+    from faceswap.convert import convert
+    from faceswap.extract.detect import Detector
+    from faceswap.landmarks import face_oval_mask
+    from faceswap.models.swap import SwapAutoEncoder
+    from faceswap.video import FrameReader
+
+    torch.manual_seed(0)
+    cfg = dict(resolution=32, identities=["a", "b"], encoder_channels=[4, 8, 8, 8], kernel_size=3, latent_dim=8,
+               bottleneck_channels=8, decoder_channels=[8, 8, 4], mask=False)
+    model = save_model(SwapAutoEncoder(cfg), tmp_path / "model",
+                       extra={"faceswap": {"preset": "test", "resolution": 32, "coverage": 0.75,
+                                           "identities": ["a", "b"], "mask": False, "step": 0}})
+    clip = clips.cut("d10.mp4", 6, tmp_path / "clip.mp4", rate=30)
+    source = [f.image for f in FrameReader(clip)]
+    found = Detector(device="cpu").detect(source)
+    pts = Landmarks().on_frames(source, [f.landmarks[0] for f in found])
+    outside = []
+    for on in (True, False):
+        out = tmp_path / f"out_{on}.mp4"
+        convert(clip, model, out, mask="face", face_region=on, occlusion=False, force=True, progress=False)
+        frames = [f.image for f in FrameReader(out)]
+        n_out = n_all = 0
+        for a, b, p in zip(source, frames, pts):
+            changed = np.abs(a.astype(int) - b).max(-1) > 24
+            oval = cv2.dilate(face_oval_mask(a.shape[:2], p).astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+            n_out += int((changed & ~oval).sum())
+            n_all += int(changed.sum())
+        outside.append((n_out, n_all))
+    (with_out, with_all), (without_out, without_all) = outside
+    assert with_all < 0.92 * without_all, outside
+    assert with_out <= without_out, outside

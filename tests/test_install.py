@@ -74,8 +74,10 @@ def test_wheel_carries_the_package_and_the_shipped_weights(wheel):
         names = set(z.namelist())
     sources = {p.relative_to(REPO).as_posix() for p in (REPO / "faceswap").rglob("*.py") if "__pycache__" not in p.parts}
     assert sources - names == set(), "modules missing from the wheel (add their package to pyproject.toml)"
-    for model in ("demo", "prior", "prior128", "demo/detail_b"):
+    for model in ("demo", "prior", "prior128", "demo/detail_b", "occluder", "face_region"):
         assert {f"faceswap/_weights/{model}/config.json", f"faceswap/_weights/{model}/model.safetensors"} <= names
+    # the landmark model is data only (its graph is in the safetensors metadata), with its licence beside it
+    assert {"faceswap/_weights/face_mesh/model.safetensors", "faceswap/_weights/face_mesh/LICENSE"} <= names
     assert not [n for n in names if n.endswith(".png")], "pictures belong to the repository, not the wheel"
 
 
