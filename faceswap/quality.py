@@ -91,11 +91,18 @@ def ratio(numerators, denominators) -> float | None:
 
 # Seam: where a pasted face ends, a visible edge is a band of gradient the
 # original does not have. The band is found from the two frames alone (evaluate
-# does not know convert's mask): the changed region is where they differ by more
-# than codec noise, its outline is where the blend ends.
+# does not know convert's mask): the region where they differ by more than codec
+# noise, filled; its outline is where the blend starts, and the band reaches
+# SEAM_INSIDE px into it, over the mask's feathered edge, where a tone that does
+# not match shows as a step. Both frames are blurred first (SEAM_BLUR): the
+# seam is an edge a viewer sees at a glance, not the pores and hair strands that
+# the sharpness figures measure (a blurry swap must not pass for seamless, nor a
+# sharp one for seamed).
 SEAM_SIZE = 160        # analysis scale of the grown face box
-SEAM_THRESHOLD = 10.0  # grey levels (after a 2 px blur) that count as changed
-SEAM_BAND = 4          # half width of the band around the outline, px at SEAM_SIZE
+SEAM_THRESHOLD = 3.0   # grey levels (after a 2 px blur) that count as changed
+SEAM_INSIDE = 8        # px at SEAM_SIZE: the band's depth inside the outline (5 %)
+SEAM_OUTSIDE = 2       # px outside it
+SEAM_BLUR = 2.0        # px at SEAM_SIZE
 SEAM_GROW = 0.5        # the face box grown by this on each side: masks reach past MTCNN's box
 
 
@@ -106,10 +113,9 @@ def _grown_box(box, grow: float, shape) -> tuple[int, int, int, int]:
     return (max(int(x1 - gx), 0), max(int(y1 - gy), 0), min(int(np.ceil(x2 + gx)), w), min(int(np.ceil(y2 + gy)), h))
 
 
-def seam_energies(original: np.ndarray, swapped: np.ndarray, box) -> tuple[float, float] | None:
-    """(gradient energy of `swapped`, of `original`) along the outline of the region
-    where the swap changed the frame, in the face box grown by SEAM_GROW and
-    resized to SEAM_SIZE px; None when (almost) nothing changed."""
+def seam_band(original: np.ndarray, swapped: np.ndarray, box) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(original grey, swapped grey, band bool) at SEAM_SIZE px over the grown face box;
+    None when (almost) nothing changed."""
     x1, y1, x2, y2 = _grown_box(box, SEAM_GROW, original.shape)
     if x2 - x1 < 8 or y2 - y1 < 8:
         return None
@@ -128,19 +134,29 @@ def seam_energies(original: np.ndarray, swapped: np.ndarray, box) -> tuple[float
     biggest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
     if stats[biggest, cv2.CC_STAT_AREA] < 0.01 * SEAM_SIZE ** 2:
         return None
-    region = (labels == biggest).astype(np.uint8)
-    # fill holes (the eyes of a face that did not change much there): only the outer outline is the seam
-    contours, _ = cv2.findContours(region, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
-    filled = np.zeros_like(region)
+    contours, _ = cv2.findContours((labels == biggest).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    filled = np.zeros((SEAM_SIZE, SEAM_SIZE), np.uint8)
     cv2.drawContours(filled, contours, -1, 1, thickness=cv2.FILLED)
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * SEAM_BAND + 1, 2 * SEAM_BAND + 1))
-    band = (cv2.dilate(filled, kernel) > 0) & ~(cv2.erode(filled, kernel) > 0)
+    disc = lambda r: cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))  # noqa: E731
+    band = (cv2.dilate(filled, disc(SEAM_OUTSIDE)) > 0) & ~(cv2.erode(filled, disc(SEAM_INSIDE)) > 0)
     # the edge of the analysed square is not a seam
-    band[:SEAM_BAND], band[-SEAM_BAND:], band[:, :SEAM_BAND], band[:, -SEAM_BAND:] = False, False, False, False
+    e = 4
+    band[:e], band[-e:], band[:, :e], band[:, -e:] = False, False, False, False
     if band.sum() < 16:
         return None
+    return a, b, band
+
+
+def seam_energies(original: np.ndarray, swapped: np.ndarray, box) -> tuple[float, float] | None:
+    """(gradient energy of `swapped`, of `original`) in the seam band (see above);
+    None when (almost) nothing changed."""
+    found = seam_band(original, swapped, box)
+    if found is None:
+        return None
+    a, b, band = found
 
     def energy(g: np.ndarray) -> float:
+        g = cv2.GaussianBlur(g, (0, 0), SEAM_BLUR)
         gx, gy = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)
         return float((gx[band] ** 2 + gy[band] ** 2).mean())
 
