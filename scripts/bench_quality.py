@@ -231,7 +231,7 @@ def swap_name(sharpen: str) -> str:
 
 
 def eval_route(route: str, clip: Path, clip_faces: Path, fa: Path, fb: Path, work: Path,
-               sharpen: str) -> list[dict]:
+               sharpen: str, every: int = 1) -> list[dict]:
     from faceswap.convert import convert
     from faceswap.evaluate import evaluate
 
@@ -242,7 +242,7 @@ def eval_route(route: str, clip: Path, clip_faces: Path, fa: Path, fb: Path, wor
         if not out.is_file():
             convert(clip, snap, out, alignments=clip_faces / "alignments.json", force=True, progress=False,
                     sharpen=parse_sharpen(sharpen), face_region=bool(ROUTES[route].get("region")))
-        report = evaluate(clip, out, snap, faces_a=fa, faces_b=fb)
+        report = evaluate(clip, out, snap, faces_a=fa, faces_b=fb, every=every)
         ident = report.identity
         rows.append(dict(route=route, minutes=info["cpu_minutes"], step=info["step"], sharpen=sharpen,
                          share_b=ident.get("share_to"), share_a=ident.get("share_source"),
@@ -293,6 +293,7 @@ def main() -> None:
     ap.add_argument("--clip-frames", type=int, default=200)
     ap.add_argument("--chunk", type=int, default=100, help="steps between CPU-time checks")
     ap.add_argument("--stage", choices=["all", "train", "eval"], default="all")
+    ap.add_argument("--every", type=int, default=1, help="score every Nth frame of the clip")
     ap.add_argument("--sharpen", nargs="+", default=["auto"],
                     help="convert's --sharpen for the swaps, auto or an amount (several: a row each)")
     ap.add_argument("--priors", type=Path, default=ROOT / "weights",
@@ -327,14 +328,15 @@ def main() -> None:
     rows = []
     for route in args.routes:
         for amount in args.sharpen:
-            rows += eval_route(route, clip, args.work / "faces" / f"{args.pair[0]}_clip", fa, fb, args.work, amount)
+            rows += eval_route(route, clip, args.work / "faces" / f"{args.pair[0]}_clip", fa, fb, args.work, amount,
+                               args.every)
         snaps = sorted((args.work / route).glob("snap@*min"), key=_minutes)
         if snaps:
             swap = snaps[-1] / swap_name(args.sharpen[0])
             print(f"[{route}] picture: {picture(clip, swap, args.work / route / 'picture.png')}")
     (args.work / "quality.json").write_text(json.dumps(rows, indent=1))
     fmt = lambda v, f: "-" if v is None else format(v, f)  # noqa: E731
-    print(f"\n{args.pair[0]} -> {args.pair[1]}, {args.clip_frames} frames, one CPU thread")
+    print(f"\n{args.pair[0]} -> {args.pair[1]}, {args.clip_frames} frames (every {args.every}), one CPU thread")
     print("route               CPU min  steps  sharpen   as B    as A   dist B  sharp box (ceiling)  inner (ceiling)  landmarks  flicker")
     for r in rows:
         print(f"{r['route']:19s} {r['minutes']:7g} {r['step']:6d} {r['sharpen']:>8s} {fmt(r['share_b'] and 100 * r['share_b'], '6.1f')}% "

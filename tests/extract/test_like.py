@@ -93,7 +93,8 @@ def test_convert_like_changes_only_that_person(pair, tmp_path, needs_identity, c
     assert s.frames == 40 and s.faces_swapped >= 39
     left, right = np.abs(out - src)[:, :, :480].mean((1, 2, 3)), np.abs(out - src)[:, :, 480:].mean((1, 2, 3))
     assert left.max() < 2.5, left  # the other person: codec error only
-    assert right.min() > 3 * left.mean(), (right.min(), left.mean())
+    # the chosen person's face region (skin up to the hairline) is repainted in every frame
+    assert right.min() > 2.5 * left.mean(), (right.min(), left.mean())
     # without --like both are swapped, and a warning says so once
     rc = main(["convert", str(pair["clip"]), "-m", str(model), "-o", str(tmp_path / "all.mp4"), "--to", "b",
                "--no-progress"])
