@@ -60,6 +60,17 @@ def train_occluder(
     def batches(step: int):
         return synth.batch(batch_size, np.random.default_rng(seed * 1_000_003 + step))
 
+    return fit_logged(net, batches, work, steps=steps, lr=lr, time=time, seed=seed, device=device,
+                      progress=progress, log_every=log_every, desc="occluder",
+                      meta={"kind": "occluder", "resolution": resolution, "coverage": coverage})
+
+
+def fit_logged(net, batches, work: str | Path, *, steps: int, lr: float, time: float | None, seed: int,
+               device: str, progress: bool, log_every: int, desc: str, meta: dict) -> dict:
+    """The generic fit loop for the small segmentation nets (occlusion, face region):
+    checkpoints into `work` every 250 steps (resumes there), prints the smoothed loss
+    every `log_every` steps without a progress bar. Returns {"dir", "step", "seconds",
+    "loss": means of the first and last 50 steps}."""
     losses: list[float] = []
 
     def log(state) -> None:
@@ -71,8 +82,7 @@ def train_occluder(
     t0 = _time.perf_counter()
     state = fit(net, batches, steps=steps, lr=lr, device=device, seed=seed, grad_clip=1.0, checkpoint_dir=work,
                 checkpoint_every=250, callbacks=[Callback(1, log)], progress=progress, time_budget=time,
-                desc="occluder", extra={"faceswap": {"kind": "occluder", "resolution": resolution,
-                                                      "coverage": coverage}})
+                desc=desc, extra={"faceswap": meta})
     head = float(np.mean(losses[:50])) if losses else float("nan")
     tail = float(np.mean(losses[-50:])) if losses else float("nan")
     return {"dir": Path(work), "step": state.step, "seconds": _time.perf_counter() - t0, "loss": (head, tail)}

@@ -22,7 +22,6 @@ frame jumps.
 
 from __future__ import annotations
 
-import time as _time
 from pathlib import Path
 
 import cv2
@@ -129,7 +128,7 @@ def train_face_region(faces: np.ndarray, labels: np.ndarray, work: str | Path, *
     `labels` (N, S, S) 0/1. Checkpoints into `work` (resumes there). Returns {"dir",
     "step", "seconds", "loss": first and last smoothed losses}."""
     from faceswap.models.occluder import Occluder
-    from faceswap.training import Callback, fit
+    from faceswap.train.occluder import fit_logged
 
     data = RegionBatches(faces, labels, resolution)
     net = Occluder({"resolution": resolution, "channels": list(channels)})
@@ -138,19 +137,6 @@ def train_face_region(faces: np.ndarray, labels: np.ndarray, work: str | Path, *
     def batches(step: int):
         return data.batch(batch_size, np.random.default_rng(seed * 1_000_003 + step))
 
-    losses: list[float] = []
-
-    def log(state) -> None:
-        losses.append(float(state.loss))
-        if progress is False and state.step % log_every == 0:
-            print(f"step {state.step}: loss {np.mean(losses[-log_every:]):.4f} "
-                  f"({_time.perf_counter() - t0:.0f} s)", flush=True)
-
-    t0 = _time.perf_counter()
-    state = fit(net, batches, steps=steps, lr=lr, device=device, seed=seed, grad_clip=1.0, checkpoint_dir=work,
-                checkpoint_every=250, callbacks=[Callback(1, log)], progress=progress, time_budget=time,
-                desc="face region", extra={"faceswap": {"kind": "face_region", "resolution": resolution,
-                                                         "coverage": coverage}})
-    head = float(np.mean(losses[:50])) if losses else float("nan")
-    tail = float(np.mean(losses[-50:])) if losses else float("nan")
-    return {"dir": Path(work), "step": state.step, "seconds": _time.perf_counter() - t0, "loss": (head, tail)}
+    return fit_logged(net, batches, work, steps=steps, lr=lr, time=time, seed=seed, device=device,
+                      progress=progress, log_every=log_every, desc="face region",
+                      meta={"kind": "face_region", "resolution": resolution, "coverage": coverage})
