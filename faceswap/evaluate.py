@@ -38,6 +38,7 @@ from faceswap.errors import FaceswapError
 from faceswap.extract.align import DEFAULT_COVERAGE
 from faceswap.extract.detect import Detector
 from faceswap.extract.faceset import faceset_embeddings, faceset_reference
+from faceswap.face_region import FrameRegion, has_region_model
 from faceswap.landmarks import Landmarks, eye_openness, has_mesh, mouth_openness, skin_patches
 from faceswap.quality import (correlation, face_sharpness, inner_box, patch_sharpness, perfect_crop, ratio,
                               seam_ratio)
@@ -241,6 +242,7 @@ def compare_videos(original: Path, swapped: Path, device: torch.device, every: i
                             f"{original} ({a.info.width}x{a.info.height}); compare a swap with its own source")
     detector = Detector(device=device)
     marks = Landmarks() if has_mesh() else None
+    skin_of = FrameRegion() if marks is not None and has_region_model() else None
     out = _Frames()
     prev: tuple[np.ndarray, np.ndarray] | None = None
     pending: list[tuple[np.ndarray, np.ndarray]] = []
@@ -254,10 +256,13 @@ def compare_videos(original: Path, swapped: Path, device: torch.device, every: i
         # pose, and one crop for both keeps the detector's jitter out of the comparison.
         both = [k for k, (fa, fb) in enumerate(zip(found_a, found_b)) if len(fa) and len(fb)]
         mesh: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        skin: dict[int, np.ndarray] = {}  # the original's face region: the skin patches stay on skin
         if marks is not None and both:
             fives = [found_a[k].landmarks[0] for k in both]
             pts = marks.on_frames([pending[k][0] for k in both] + [pending[k][1] for k in both], fives + fives)
             mesh = {k: (pts[j], pts[len(both) + j]) for j, k in enumerate(both)}
+            if skin_of is not None:
+                skin.update(zip(both, skin_of([pending[k][0] for k in both], fives)))
         for k, ((img_a, img_b), fa, fb) in enumerate(zip(pending, found_a, found_b)):
             if len(fa) == 0:
                 prev = None
@@ -272,11 +277,11 @@ def compare_videos(original: Path, swapped: Path, device: torch.device, every: i
                 out.mouth_b.append(float(mouth_openness(mb[None])[0]))
                 out.eye_a.append(float(eye_openness(ma[None])[0]))
                 out.eye_b.append(float(eye_openness(mb[None])[0]))
-                patches = skin_patches(ma)
-                out.skin_original.append(patch_sharpness(img_a, box, patches))
-                out.skin_swapped.append(patch_sharpness(img_b, box, patches))
+                patches, keep = skin_patches(ma), skin.get(k)
+                out.skin_original.append(patch_sharpness(img_a, box, patches, keep=keep))
+                out.skin_swapped.append(patch_sharpness(img_b, box, patches, keep=keep))
                 if perfect is not None:
-                    out.skin_ceiling.append(patch_sharpness(perfect, box, patches))
+                    out.skin_ceiling.append(patch_sharpness(perfect, box, patches, keep=keep))
             if len(fb):
                 out.both += 1
                 out.displacement.append(float(np.linalg.norm(fa.landmarks[0] - fb.landmarks[0], axis=1).mean() / size))

@@ -114,3 +114,31 @@ def region_mask_targets(images: torch.Tensor, coverage: float | None, path: str 
     for i in range(0, len(frames), 64):
         out += masker(list(frames[i:i + 64]))
     return torch.from_numpy(np.stack(out))[:, None]
+
+
+class FrameRegion:
+    """A's face region in frame coordinates, from the five MTCNN points: for measuring
+    (faceswap.evaluate keeps its skin patches on skin, off the hair that crosses a cheek)."""
+
+    SIZE = 128
+
+    def __init__(self, path: str | Path | None = None):
+        from faceswap.extract.align import template_points
+
+        net, net_coverage = load_region_model(path)
+        self.masker = RegionMasker(net, net_coverage, self.SIZE, DEFAULT_COVERAGE, torch.device("cpu"),
+                                   grow=0.0, feather=0.0)
+        self.template = np.asarray(template_points(self.SIZE, DEFAULT_COVERAGE), np.float64)
+
+    def __call__(self, images: list[np.ndarray], fives: list[np.ndarray]) -> list[np.ndarray]:
+        """[(H, W, 3) uint8], [(5, 2)] -> [(H, W) bool]: where each frame's face is skin."""
+        from faceswap.convert.blend import crop, warp_to_frame
+        from faceswap.extract.align import umeyama
+
+        mats = [umeyama(np.asarray(f, np.float64).reshape(5, 2), self.template) for f in fives]
+        regions = self.masker([crop(im, m, self.SIZE) for im, m in zip(images, mats)])
+        out = []
+        for im, m, r in zip(images, mats, regions):
+            h, w = im.shape[:2]
+            out.append(warp_to_frame(r, m, (0, 0, w, h)) > 0.5)
+        return out

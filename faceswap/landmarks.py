@@ -195,9 +195,19 @@ def eye_openness(points: np.ndarray) -> np.ndarray:
     return gap / (width + 1e-6)
 
 
+SKIN_SHRINK = 0.6  # each patch drawn in towards its centre: its rim would touch the face's edge or the hair
+
+
 def skin_patches(points: np.ndarray) -> list[np.ndarray]:
-    """The cheek and forehead polygons (frame px) of one face's (468, 2) points."""
-    return [points[list(idx)] for idx in SKIN_PATCHES.values()]
+    """The cheek and forehead polygons (frame px) of one face's (468, 2) points, shrunk
+    to plain skin: a patch that reaches the face's outline measures the edge between
+    face and hair (a swap that keeps the hair would score as sharp skin)."""
+    out = []
+    for idx in SKIN_PATCHES.values():
+        poly = points[list(idx)]
+        centre = poly.mean(0)
+        out.append(centre + SKIN_SHRINK * (poly - centre))
+    return out
 
 
 def polygon_mask(shape: tuple[int, int], points: np.ndarray, indices) -> np.ndarray:

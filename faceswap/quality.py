@@ -172,10 +172,13 @@ def seam_ratio(original: np.ndarray, swapped: np.ndarray, box) -> float:
     return e[0] / max(e[1], 1e-6)
 
 
-def patch_sharpness(image: np.ndarray, box, patches: list[np.ndarray], size: int = ANALYSIS_SIZE) -> float:
+def patch_sharpness(image: np.ndarray, box, patches: list[np.ndarray], size: int = ANALYSIS_SIZE,
+                    keep: np.ndarray | None = None) -> float:
     """Variance of the Laplacian over `patches` (polygons (K, 2) in frame px) of the
     face box resized to `size` px: the same scale as face_sharpness, over the
-    plain skin only (cheeks, forehead), where a smooth swap looks like wax."""
+    plain skin only (cheeks, forehead), where a smooth swap looks like wax.
+    `keep` ((H, W) bool, the face region): only the patches' pixels that are skin,
+    so a strand of hair across a cheek is not counted as skin detail."""
     x1, y1, x2, y2 = (int(round(v)) for v in box)
     h, w = image.shape[:2]
     x1, y1, x2, y2 = max(x1, 0), max(y1, 0), min(x2, w), min(y2, h)
@@ -191,6 +194,11 @@ def patch_sharpness(image: np.ndarray, box, patches: list[np.ndarray], size: int
     for poly in patches:
         p = (np.asarray(poly, np.float64) - (x1, y1)) * scale
         cv2.fillConvexPoly(mask, cv2.convexHull(np.round(p).astype(np.int32)), 1)
+    if keep is not None:
+        skin = cv2.resize(np.ascontiguousarray(keep[y1:y2, x1:x2]).astype(np.uint8), (size, size),
+                          interpolation=cv2.INTER_NEAREST)
+        # two pixels clear of the hair's edge as well: at 96 px its blur reaches that far
+        mask &= cv2.erode(skin, np.ones((5, 5), np.uint8))
     # one pixel in from the patch edge: the Laplacian there sees the neighbouring features
     mask = cv2.erode(mask, np.ones((3, 3), np.uint8))
     if mask.sum() < 16:

@@ -37,8 +37,6 @@ Routes:
              face's own face region (train --face-region) and convert multiplies
              its mask by A's (convert --face-region); every other route trains and
              converts with --no-face-region, as before the face-region model
-  128+nowarp+refine+region+mouth  as 128+nowarp+refine+region with the mouth's
-             weight in the reconstruction loss at 3 (train --mouth-weight 3; 1 elsewhere)
 Priors are read from `--priors` (default weights/): `prior` for 64 px, `prior128`.
 The pair defaults to d6 (A) -> d10 (B) from ../shared/data/faces.
 """
@@ -69,8 +67,6 @@ ROUTES = {
     "128+nowarp": dict(prior="prior128", resolution=128, nowarp_share=0.75, refine_share=0.0),
     "128+nowarp+refine+region": dict(prior="prior128", resolution=128, nowarp_share=0.5, refine_share=0.25,
                                      region=True),
-    "128+nowarp+refine+region+mouth": dict(prior="prior128", resolution=128, nowarp_share=0.5, refine_share=0.25,
-                                           region=True, mouth_weight=3.0),
 }
 
 
