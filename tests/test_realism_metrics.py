@@ -137,3 +137,15 @@ def test_hard_paste_scores_a_seam(talking, tmp_path):
     # the seam is an edge, not texture: a frame blurred all over has no seam to speak of
     assert 0.85 < np.median(blurred) < 1.05, blurred
     assert same == [1.0] * 10
+
+
+def test_damaged_or_missing_mesh_is_one_line_naming_the_file(tmp_path):
+    from faceswap.errors import FaceswapError
+    from faceswap.landmarks import MESH_DIR
+
+    (tmp_path / "model.safetensors").write_bytes((MESH_DIR / "model.safetensors").read_bytes()[:1000])
+    for folder, says in ((tmp_path, "not a face landmark model"), (tmp_path / "nothing", "not found")):
+        with pytest.raises(FaceswapError) as e:
+            load_mesh(str(folder))
+        assert str(folder / "model.safetensors") in str(e.value) and says in str(e.value)
+        assert "\n" not in str(e.value)
