@@ -14,7 +14,8 @@
 5. What a viewer watches (from 468 Face Mesh landmarks, faceswap.landmarks):
    expression fidelity, the correlation over frames of the swap's mouth
    openness and eye openness with the original's (1 = follows every move);
-   skin detail, the sharpness ratio over cheeks and forehead only; and the
+   skin detail, the fine texture (pores, grain) over cheeks and forehead at
+   256 px, swapped over original (well below 1 = wax); and the
    seam, the gradient energy along the outline of the pasted region over the
    original's there (1 = no edge; a hard paste scores well above 1).
 
@@ -40,7 +41,7 @@ from faceswap.extract.detect import Detector
 from faceswap.extract.faceset import faceset_embeddings, faceset_reference
 from faceswap.face_region import FrameRegion, has_region_model
 from faceswap.landmarks import Landmarks, eye_openness, has_mesh, mouth_openness, skin_patches
-from faceswap.quality import (correlation, face_sharpness, inner_box, patch_sharpness, perfect_crop, ratio,
+from faceswap.quality import (correlation, face_sharpness, inner_box, skin_detail, perfect_crop, ratio,
                               seam_ratio)
 from faceswap.runtime import pick_device
 from faceswap.train import load_swap_model
@@ -73,7 +74,7 @@ class EvalReport:
     mouth_correlation: float | None = None  # swapped against original mouth openness over frames
     eye_correlation: float | None = None
     seam: float | None = None               # gradient energy on the blend outline, swapped/original
-    skin_sharpness: float | None = None     # sharpness ratio over cheeks and forehead
+    skin_detail: float | None = None        # fine texture over cheeks and forehead, swapped/original
     skin_ceiling: float | None = None
     resolution: int | None = None
     identity: dict = field(default_factory=dict)  # shares and median distances, or {"note": why not}
@@ -121,10 +122,13 @@ class EvalReport:
                         "training with --no-warp")
         if self.seam is not None and self.seam > 1.1:
             tips.append(f"an edge shows where the pasted face ends (seam {self.seam:.2f}): convert with "
-                        "--mask region, or a larger --blur")
-        if self.skin_sharpness is not None and self.skin_ceiling and self.skin_sharpness < 0.5 * self.skin_ceiling:
-            tips.append(f"cheeks and forehead are smooth ({self.skin_sharpness:.2f} against {self.skin_ceiling:.2f} "
+                        "--face-region (the default where weights/face_region is installed) or a larger --mask-blur")
+        if self.skin_detail is not None and self.skin_ceiling and self.skin_detail < 0.5 * self.skin_ceiling:
+            tips.append(f"cheeks and forehead are smooth ({self.skin_detail:.2f} against {self.skin_ceiling:.2f} "
                         f"for a perfect {self.resolution} px model): train a detail upsampler (faceswap refine)")
+        if self.skin_detail is not None and self.skin_detail > 2.0:
+            tips.append(f"cheeks and forehead hold {self.skin_detail:.1f} times the fine texture of the video around "
+                        "them (noise or blotches): train longer, or convert with --sharpen 0")
         if self.flicker_ratio is not None and self.flicker_ratio > 1.5:
             tips.append(f"the face flickers {self.flicker_ratio:.1f} times as much as the original: convert with "
                         "--smooth (the default) and --alignments from extract")
@@ -155,8 +159,8 @@ class EvalReport:
             rows.append("eye openness follows (correlation)".ljust(37) + f"{self.eye_correlation:.3f}")
         if self.seam is not None:
             rows.append("seam swapped/original".ljust(37) + f"{self.seam:.3f}")
-        if self.skin_sharpness is not None:
-            rows.append("sharpness, cheeks and forehead".ljust(37) + f"{self.skin_sharpness:.3f}")
+        if self.skin_detail is not None:
+            rows.append("skin detail, cheeks and forehead".ljust(37) + f"{self.skin_detail:.3f}")
         if self.skin_ceiling is not None:
             rows.append(f"  a perfect {self.resolution} px model".ljust(37) + f"{self.skin_ceiling:.3f}")
         ident = self.identity
@@ -278,10 +282,10 @@ def compare_videos(original: Path, swapped: Path, device: torch.device, every: i
                 out.eye_a.append(float(eye_openness(ma[None])[0]))
                 out.eye_b.append(float(eye_openness(mb[None])[0]))
                 patches, keep = skin_patches(ma), skin.get(k)
-                out.skin_original.append(patch_sharpness(img_a, box, patches, keep=keep))
-                out.skin_swapped.append(patch_sharpness(img_b, box, patches, keep=keep))
+                out.skin_original.append(skin_detail(img_a, box, patches, keep))
+                out.skin_swapped.append(skin_detail(img_b, box, patches, keep))
                 if perfect is not None:
-                    out.skin_ceiling.append(patch_sharpness(perfect, box, patches, keep=keep))
+                    out.skin_ceiling.append(skin_detail(perfect, box, patches, keep))
             if len(fb):
                 out.both += 1
                 out.displacement.append(float(np.linalg.norm(fa.landmarks[0] - fb.landmarks[0], axis=1).mean() / size))
@@ -405,7 +409,7 @@ def evaluate(original: str | os.PathLike, swapped: str | os.PathLike, model_dir:
     report.mouth_correlation = correlation(frames.mouth_a, frames.mouth_b)
     report.eye_correlation = correlation(frames.eye_a, frames.eye_b)
     report.seam = float(np.median(frames.seam)) if frames.seam else None
-    report.skin_sharpness = ratio(frames.skin_swapped, frames.skin_original)
+    report.skin_detail = ratio(frames.skin_swapped, frames.skin_original)
     report.skin_ceiling = ratio(frames.skin_ceiling, frames.skin_original)
     if identity:
         report.identity = _identity(frames, embedder, folders, to, source)

@@ -37,6 +37,9 @@ Routes:
              face's own face region (train --face-region) and convert multiplies
              its mask by A's (convert --face-region); every other route trains and
              converts with --no-face-region, as before the face-region model
+  128+longnowarp+refine+region  as 128+nowarp+refine+region, but the random
+             warp only for the first eighth of the budget and --no-warp for the
+             next five eighths
 Priors are read from `--priors` (default weights/): `prior` for 64 px, `prior128`.
 The pair defaults to d6 (A) -> d10 (B) from ../shared/data/faces.
 """
@@ -67,6 +70,8 @@ ROUTES = {
     "128+nowarp": dict(prior="prior128", resolution=128, nowarp_share=0.75, refine_share=0.0),
     "128+nowarp+refine+region": dict(prior="prior128", resolution=128, nowarp_share=0.5, refine_share=0.25,
                                      region=True),
+    "128+longnowarp+refine+region": dict(prior="prior128", resolution=128, nowarp_share=0.625, refine_share=0.25,
+                                         region=True),
 }
 
 
@@ -246,7 +251,7 @@ def eval_route(route: str, clip: Path, clip_faces: Path, fa: Path, fb: Path, wor
                          ceiling=report.sharpness_ceiling, inner=report.inner_sharpness,
                          inner_ceiling=report.inner_ceiling, landmarks=report.landmark_displacement,
                          flicker=report.flicker_ratio, mouth=report.mouth_correlation,
-                         eyes=report.eye_correlation, seam=report.seam, skin=report.skin_sharpness,
+                         eyes=report.eye_correlation, seam=report.seam, skin=report.skin_detail,
                          skin_ceiling=report.skin_ceiling))
         print(f"[{route}] scored {snap.name}", flush=True)
     return rows
