@@ -227,25 +227,25 @@ def make_route(route: str, work: Path, budget: float, fa: Path, fb: Path, chunk:
     (snap / "bench.json").write_text(json.dumps({"cpu_minutes": budget, "cpu_spent": total / 60, "step": step}))
 
 
-def swap_name(sharpen: str) -> str:
-    return f"swap_sharpen-{sharpen}.mp4"
+def swap_name(sharpen: str, color: str = "reinhard") -> str:
+    return f"swap_sharpen-{sharpen}.mp4" if color == "reinhard" else f"swap_sharpen-{sharpen}_color-{color}.mp4"
 
 
 def eval_route(route: str, clip: Path, clip_faces: Path, fa: Path, fb: Path, work: Path,
-               sharpen: str, every: int = 1) -> list[dict]:
+               sharpen: str, every: int = 1, color: str = "reinhard") -> list[dict]:
     from faceswap.convert import convert
     from faceswap.evaluate import evaluate
 
     rows = []
     for snap in sorted((work / route).glob("snap@*min"), key=_minutes):
         info = json.loads((snap / "bench.json").read_text())
-        out = snap / swap_name(sharpen)
+        out = snap / swap_name(sharpen, color)
         if not out.is_file():
             convert(clip, snap, out, alignments=clip_faces / "alignments.json", force=True, progress=False,
-                    sharpen=parse_sharpen(sharpen), face_region=bool(ROUTES[route].get("region")))
+                    sharpen=parse_sharpen(sharpen), face_region=bool(ROUTES[route].get("region")), color=color)
         report = evaluate(clip, out, snap, faces_a=fa, faces_b=fb, every=every)
         ident = report.identity
-        rows.append(dict(route=route, minutes=info["cpu_minutes"], step=info["step"], sharpen=sharpen,
+        rows.append(dict(route=route, minutes=info["cpu_minutes"], step=info["step"], sharpen=sharpen, color=color,
                          share_b=ident.get("share_to"), share_a=ident.get("share_source"),
                          dist_b=ident.get("median_to"), real_b=ident.get("real_to"), sharpness=report.sharpness,
                          ceiling=report.sharpness_ceiling, inner=report.inner_sharpness,
@@ -253,7 +253,7 @@ def eval_route(route: str, clip: Path, clip_faces: Path, fa: Path, fb: Path, wor
                          flicker=report.flicker_ratio, mouth=report.mouth_correlation,
                          eyes=report.eye_correlation, seam=report.seam, skin=report.skin_detail,
                          skin_ceiling=report.skin_ceiling))
-        print(f"[{route}] scored {snap.name}", flush=True)
+        print(f"[{route}] scored {snap.name} ({out.name})", flush=True)
     return rows
 
 
@@ -297,6 +297,8 @@ def main() -> None:
     ap.add_argument("--every", type=int, default=1, help="score every Nth frame of the clip")
     ap.add_argument("--sharpen", nargs="+", default=["auto"],
                     help="convert's --sharpen for the swaps, auto or an amount (several: a row each)")
+    ap.add_argument("--color", nargs="+", default=["reinhard"],
+                    help="convert's --color for the swaps (several: a row each)")
     ap.add_argument("--priors", type=Path, default=ROOT / "weights",
                     help="the folder holding the routes' face priors (prior, prior128: made by scripts/train_prior.py)")
     args = ap.parse_args()
@@ -329,26 +331,30 @@ def main() -> None:
     rows = []
     for route in args.routes:
         for amount in args.sharpen:
-            rows += eval_route(route, clip, args.work / "faces" / f"{args.pair[0]}_clip", fa, fb, args.work, amount,
-                               args.every)
+            for color in args.color:
+                rows += eval_route(route, clip, args.work / "faces" / f"{args.pair[0]}_clip", fa, fb, args.work,
+                                   amount, args.every, color)
         snaps = sorted((args.work / route).glob("snap@*min"), key=_minutes)
         if snaps:
-            swap = snaps[-1] / swap_name(args.sharpen[0])
-            print(f"[{route}] picture: {picture(clip, swap, args.work / route / 'picture.png')}")
+            for color in args.color:
+                swap = snaps[-1] / swap_name(args.sharpen[0], color)
+                print(f"[{route}] picture: {picture(clip, swap, args.work / route / f'picture_{color}.png')}")
     (args.work / "quality.json").write_text(json.dumps(rows, indent=1))
     fmt = lambda v, f: "-" if v is None else format(v, f)  # noqa: E731
     print(f"\n{args.pair[0]} -> {args.pair[1]}, {args.clip_frames} frames (every {args.every}), one CPU thread")
-    print("route               CPU min  steps  sharpen   as B    as A   dist B  sharp box (ceiling)  inner (ceiling)  landmarks  flicker")
+    label = lambda r: r["route"] + ("" if r.get("color", "reinhard") == "reinhard" else f" --color {r['color']}")  # noqa: E731
+    width = max([len(label(r)) for r in rows] + [5])
+    print(f"{'route':{width}s} CPU min  steps  sharpen   as B    as A   dist B  sharp box (ceiling)  inner (ceiling)  landmarks  flicker")
     for r in rows:
-        print(f"{r['route']:19s} {r['minutes']:7g} {r['step']:6d} {r['sharpen']:>8s} {fmt(r['share_b'] and 100 * r['share_b'], '6.1f')}% "
+        print(f"{label(r):{width}s} {r['minutes']:7g} {r['step']:6d} {r['sharpen']:>8s} {fmt(r['share_b'] and 100 * r['share_b'], '6.1f')}% "
               f"{fmt(r['share_a'] is not None and 100 * r['share_a'], '6.1f')}%  {fmt(r['dist_b'], '.3f')}  "
               f"{fmt(r['sharpness'], '.3f')}    ({fmt(r['ceiling'], '.3f')})    {fmt(r['inner'], '.3f')} ({fmt(r['inner_ceiling'], '.3f')})"
               f"   {fmt(r['landmarks'] and 100 * r['landmarks'], '.2f')} %"
               f"    {fmt(r['flicker'], '.3f')}")
     print("\nwhat a viewer watches (targets: mouth >= 0.9, eyes >= 0.95, seam <= 1.1, skin >= half its ceiling)")
-    print("route               CPU min  sharpen   mouth r  eyes r   seam   skin (ceiling)")
+    print(f"{'route':{width}s} CPU min  sharpen   mouth r  eyes r   seam   skin (ceiling)")
     for r in rows:
-        print(f"{r['route']:19s} {r['minutes']:7g} {r['sharpen']:>8s}   {fmt(r.get('mouth'), '.3f')}    "
+        print(f"{label(r):{width}s} {r['minutes']:7g} {r['sharpen']:>8s}   {fmt(r.get('mouth'), '.3f')}    "
               f"{fmt(r.get('eyes'), '.3f')}   {fmt(r.get('seam'), '.3f')}  {fmt(r.get('skin'), '.3f')} "
               f"({fmt(r.get('skin_ceiling'), '.3f')})")
     if rows and rows[0].get("real_b") is not None:

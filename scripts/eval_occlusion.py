@@ -99,12 +99,16 @@ def region_in_crop(coverage: float = DEFAULT_COVERAGE) -> tuple[np.ndarray, np.n
 
 
 def mask_quality(masker, frames: list[np.ndarray], landmarks: list[np.ndarray],
-                 alphas: list[np.ndarray] | None) -> dict:
+                 alphas: list[np.ndarray] | None, skin=None) -> dict:
     """IoU of the model's cover with the known alpha (alphas given), or the share of
-    face-region pixels called covered (alphas None: uncovered frames)."""
+    face-region pixels called covered (alphas None: uncovered frames). With `skin`
+    (a RegionMasker) also that share inside the face-region model's skin
+    (`false_cover_skin`): the only pixels where a false cover makes a hole, since
+    convert paints nowhere else; hair over the cheek is cover, and is outside it."""
     template, region = region_in_crop(masker.coverage)
     inside = region > 0.5
     inter = union = called = total = 0
+    called_skin = total_skin = 0
     for i, (frame, lm) in enumerate(zip(frames, landmarks)):
         if lm is None:
             continue
@@ -114,6 +118,10 @@ def mask_quality(masker, frames: list[np.ndarray], landmarks: list[np.ndarray],
         if alphas is None:
             called += int(pred[inside].sum())
             total += int(inside.sum())
+            if skin is not None:
+                on_skin = inside & (skin.probability([crop])[0] > skin.threshold)
+                called_skin += int(pred[on_skin].sum())
+                total_skin += int(on_skin.sum())
             continue
         truth = cv2.warpAffine(alphas[i], m, (CROP, CROP), flags=cv2.INTER_LINEAR) > 0.5
         if not truth[inside].any():
@@ -121,7 +129,10 @@ def mask_quality(masker, frames: list[np.ndarray], landmarks: list[np.ndarray],
         inter += int((pred & truth & inside).sum())
         union += int(((pred | truth) & inside).sum())
     if alphas is None:
-        return {"false_cover": called / max(total, 1)}
+        out = {"false_cover": called / max(total, 1)}
+        if skin is not None:
+            out["false_cover_skin"] = called_skin / max(total_skin, 1)
+        return out
     return {"iou": inter / max(union, 1)}
 
 
@@ -210,8 +221,11 @@ def main() -> None:
     net, net_cov = load_occluder(args.occluder)
     masker = OcclusionMasker(net, net_cov, CROP, DEFAULT_COVERAGE, torch.device("cpu"))
     iou = mask_quality(masker, covered, marks, alphas)["iou"]
-    false_a = mask_quality(masker, clean, marks, None)["false_cover"]
-    false_b = mask_quality(masker, read_frames(clip_b), marks_b, None)["false_cover"]
+    from faceswap.face_region import has_region_model, make_region_masker
+
+    skin = make_region_masker(None, CROP, DEFAULT_COVERAGE, torch.device("cpu")) if has_region_model() else None
+    false_a = mask_quality(masker, clean, marks, None, skin)
+    false_b = mask_quality(masker, read_frames(clip_b), marks_b, None, skin)
 
     outs = {}
     for on in (True, False):
@@ -224,7 +238,11 @@ def main() -> None:
     change = uncovered_change(outs[True][0], outs[False][0], alphas, regions)
     print(f"material: d6, {args.frames} frames, the held-out card over the face region in {n_cov} of them")
     print(f"mask IoU against the card's alpha (face region): {iou:.3f}")
-    print(f"false cover on uncovered faces: d6 {100 * false_a:.2f} %, d10 {100 * false_b:.2f} %")
+    print(f"false cover on uncovered faces (landmark face outline): d6 {100 * false_a['false_cover']:.2f} %, "
+          f"d10 {100 * false_b['false_cover']:.2f} %")
+    if skin is not None:
+        print(f"false cover inside the face region (where convert paints): d6 {100 * false_a['false_cover_skin']:.2f} %, "
+              f"d10 {100 * false_b['false_cover_skin']:.2f} %")
     print(f"card pixels kept within {CODEC_ERROR} grey levels: {100 * kept_on:.1f} % with occlusion, "
           f"{100 * kept_off:.1f} % without")
     print(f"uncovered frames, occlusion against none: mean change {change:.2f} grey levels in the face region")

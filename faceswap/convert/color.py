@@ -24,7 +24,7 @@ import numpy as np
 
 from faceswap.errors import FaceswapError
 
-COLORS = ("none", "mean", "reinhard", "hist")
+COLORS = ("none", "mean", "reinhard", "hist", "light")
 
 
 def _as_float(image: np.ndarray) -> np.ndarray:
@@ -108,6 +108,28 @@ def hist_transfer(source: np.ndarray, target: np.ndarray, mask: np.ndarray | Non
     return out if source.dtype == np.uint8 else out.astype(np.float32) / 255.0
 
 
+LIGHT_SIGMA = 1 / 16  # of the crop's side
+
+
+def _masked_blur(image: np.ndarray, weight: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur of `image` that only averages pixels with `weight` (normalised
+    convolution), so the background outside the mask does not bleed in."""
+    num = cv2.GaussianBlur(image * weight[..., None], (0, 0), sigma)
+    den = cv2.GaussianBlur(weight, (0, 0), sigma)[..., None]
+    return num / np.maximum(den, 1e-3)
+
+
+def light_transfer(source: np.ndarray, target: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    """Give `source` the target's shading: in Lab, its low frequencies (a Gaussian
+    of LIGHT_SIGMA of the crop inside the mask) replaced by the target's, its
+    detail kept."""
+    sel = _select(mask, source.shape).astype(np.float32)
+    src, tgt = rgb_to_lab(source), rgb_to_lab(target)
+    sigma = LIGHT_SIGMA * source.shape[0]
+    out = src + _masked_blur(tgt, sel, sigma) - _masked_blur(src, sel, sigma)
+    return _like(lab_to_rgb(out), source)
+
+
 def check_color(method: str) -> str:
     if method not in COLORS:
         raise FaceswapError(f"--color {method}: unknown colour correction; use one of {', '.join(COLORS)}")
@@ -128,5 +150,7 @@ def correct_color(source: np.ndarray, target: np.ndarray, mask: np.ndarray | Non
         return reinhard_transfer(source, target, mask)
     if method == "hist":
         return hist_transfer(source, target, mask)
+    if method == "light":
+        return light_transfer(source, target, mask)
     check_color(method)
     raise AssertionError  # unreachable

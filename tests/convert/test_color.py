@@ -63,3 +63,31 @@ def test_none_is_identity_and_unknown_is_an_error():
     assert correct_color(src, tgt, mask, "none") is src
     with pytest.raises(FaceswapError, match="unknown colour"):
         correct_color(src, tgt, mask, "sepia")
+
+
+def test_light_takes_the_targets_shading_and_keeps_the_sources_detail():
+    """The swap lit from the top (a bright forehead), the frame lit from the left:
+    `light` gives the swap the frame's light across the face and keeps its fine
+    pattern; the colours outside the mask do not bleed in."""
+    n = 128
+    yy, xx = np.mgrid[0:n, 0:n] / n
+    i, j = np.mgrid[0:n, 0:n]
+    detail = 0.05 * (2 * ((i // 2 + j // 2) % 2) - 1)  # a 2 px checker: the swap's own fine texture
+    src = np.clip((0.35 + 0.3 * (1 - yy) + detail)[..., None] * [1.0, 0.8, 0.7], 0, 1).astype(np.float32)
+    tgt = np.clip((0.35 + 0.3 * (1 - xx))[..., None] * [1.0, 0.8, 0.7], 0, 1).astype(np.float32)
+    mask = np.zeros((n, n), np.float32)
+    mask[16:112, 16:112] = 1
+    tgt[mask == 0] = [0, 0, 1]
+    out = correct_color(src, tgt, mask, "light")
+    inner = (slice(32, 96), slice(32, 96))
+    lum = lambda im: rgb_to_lab(im)[..., 0]  # noqa: E731
+    blur = lambda im: im[inner].reshape(8, 8, 8, 8).mean((1, 3))  # noqa: E731  8 px block means
+    # the shading now runs left to right as the target's does, not top to bottom
+    before = np.abs(blur(lum(src)) - blur(lum(tgt))).mean()
+    after = np.abs(blur(lum(out)) - blur(lum(tgt))).mean()
+    assert before > 3 and after < 0.1 * before, (before, after)
+    # the checker survives: fine detail (minus its block means) is the source's
+    fine = lambda im: lum(im)[inner] - np.kron(blur(lum(im)), np.ones((8, 8)))  # noqa: E731
+    assert np.corrcoef(fine(out).ravel(), fine(src).ravel())[0, 1] > 0.9
+    # and no blue from outside the mask reaches the face
+    assert rgb_to_lab(out)[inner][..., 2].mean() > 0
