@@ -284,7 +284,7 @@ def convert(
     rotate: Literal["auto", "off"] = typer.Option("auto", "--rotate", help=say.ROTATE),
     force: bool = typer.Option(False, "--force", "-f", help=say.FORCE),
     progress: bool = typer.Option(True, "--progress/--no-progress", help=say.PROGRESS),
-    backend: Literal["auto", "torch", "onnx"] = typer.Option("auto", "--backend", help="What runs the model: ONNX Runtime (onnx; auto picks it on a CPU when the onnx extra is installed) or torch."),
+    backend: Literal["auto", "torch", "bf16", "onnx"] = typer.Option("auto", "--backend", help="What runs the model: torch in fp32, torch in bfloat16 (CPUs with native bf16), ONNX Runtime (the onnx extra); auto times each on this machine and keeps the fastest."),
 ) -> None:
     """Swap the faces of a video or images, labelled as synthetic.
 
@@ -335,7 +335,7 @@ def live(
     detail: bool = typer.Option(True, "--detail/--no-detail", help="Upscale faces with the model's detail upsampler (from `faceswap refine`) when it has one."),
     seconds: Optional[float] = typer.Option(None, "--seconds", help="Stop after this many seconds (default: at the end of the source, or Ctrl-C)."),
     device: Optional[str] = typer.Option(None, "--device", metavar="DEVICE", help=say.DEVICE),
-    backend: Literal["auto", "torch", "onnx"] = typer.Option("auto", "--backend", help="What runs the model: ONNX Runtime (onnx; auto picks it on a CPU when the onnx extra is installed) or torch."),
+    backend: Literal["auto", "torch", "bf16", "onnx"] = typer.Option("auto", "--backend", help="What runs the model: torch in fp32, torch in bfloat16 (CPUs with native bf16), ONNX Runtime (the onnx extra); auto times each on this machine and keeps the fastest."),
 ) -> None:
     """Swap the faces of a camera, stream or video as the frames arrive.
 

@@ -17,7 +17,7 @@ Figures (printed last):
     vs output with smoothing on and off (lower is steadier).
 
     python scripts/bench_convert.py [--frames 120] [--model DIR] [--long ../shared/data/faces/d6.mp4]
-    python scripts/bench_convert.py --backends-only --model weights/demo   # torch vs ONNX Runtime vs encode-only
+    python scripts/bench_convert.py --backends-only --model weights/demo   # torch fp32/bf16 vs ONNX Runtime vs encode-only
 
 Wall-clock figures depend on what else runs on the machine (the load average
 is printed); CPU milliseconds per frame (all threads) do not, much, and give
@@ -283,18 +283,22 @@ def encode_only(clip: Path, out: Path) -> int:
 
 
 def backend_speed(convert, clip: Path, model: Path, align: Path, work: Path) -> list[tuple[str, float, float]]:
-    """(route, fps, CPU ms/frame) of encode-only and of convert's route through torch and
-    through ONNX Runtime (with reused alignments, and with detection), in one run."""
+    """(route, fps, CPU ms/frame) of encode-only and of convert's route through torch fp32,
+    torch bf16 (where the CPU has native bf16), ONNX Runtime and auto (the fastest of
+    them, timed by convert itself), with reused alignments, and auto with detection, in one run."""
+    from faceswap.convert.faces import cpu_bf16_supported
+
     rows = []
     (n, wall, cpu) = timed(encode_only, clip, work / "encode_only.mp4")
     rows.append(("decode + encode only (the ceiling)", n / wall, 1000 * cpu / n))
-    for backend in ("torch", "onnx"):
+    backends = ["torch"] + (["bf16"] if cpu_bf16_supported() else []) + ["onnx", "auto"]
+    for backend in backends:
         s, wall, cpu = timed(convert, clip, model, work / f"out_{backend}.mp4", alignments=align, backend=backend,
                              progress=False, force=True)
         rows.append((f"convert, alignments, {backend}", s.frames / wall, 1000 * cpu / s.frames))
-    s, wall, cpu = timed(convert, clip, model, work / "out_onnx_detect.mp4", backend="onnx", progress=False,
+    s, wall, cpu = timed(convert, clip, model, work / "out_auto_detect.mp4", backend="auto", progress=False,
                          force=True)
-    rows.append(("convert, detection + tracking, onnx", s.frames / wall, 1000 * cpu / s.frames))
+    rows.append(("convert, detection + tracking, auto", s.frames / wall, 1000 * cpu / s.frames))
     return rows
 
 

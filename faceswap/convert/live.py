@@ -227,8 +227,8 @@ def live(source: str | os.PathLike | int, model: str | os.PathLike, *, output: s
     played at its own frame rate when `realtime`) with `model` (a model directory
     or an exported .onnx) as frames arrive, dropping frames rather than falling
     behind. Stops at the end of the source, after `seconds` or `max_frames`
-    input frames, or on Ctrl-C. backend: "auto" (ONNX Runtime on a CPU when
-    installed), "torch" or "onnx" for a model directory. Returns the figures
+    input frames, or on Ctrl-C. backend: "auto" (the fastest
+    of what this machine has, timed), "torch", "bf16" or "onnx" for a model directory. Returns the figures
     (fps, latency, drops)."""
     source, model = str(source), Path(model)
     if not (source.isdigit() or "://" in source or Path(source).is_file()):

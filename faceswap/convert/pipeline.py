@@ -263,8 +263,9 @@ def convert(
     hold_frames: a face that cover hides from the detector (video) is kept
     from its neighbours for at most this many frames (faceswap.convert.hold;
     0: never), interpolated between both sides with `alignments`.
-    backend: what runs the model and its upsampler: "auto" (ONNX Runtime on a
-    CPU when the onnx extra is installed, else torch), "torch" or "onnx".
+    backend: what runs the model and its upsampler: "auto" (on a CPU, the fastest
+    of torch fp32, torch bf16 and ONNX Runtime, timed here; see
+    faceswap.convert.faces), "torch", "bf16" or "onnx".
     Raises FaceswapError (one line) for a missing or unreadable input, a model
     directory that is not a model, an unknown identity or option, or an
     existing output without `force`; nothing is overwritten then.
