@@ -3,8 +3,10 @@ test source: there is no camera here), at 640x480.
 
 Figures (printed last), per route: frames shown per second, latency from a
 frame's arrival to its swapped frame (median and 95th percentile), frames
-dropped. Routes: live with the model directory (torch), live with the same
-model exported to ONNX (ONNX Runtime), each with and without the detail
+dropped. Routes: live with the model directory through torch in fp32, in bf16
+(on CPUs with native bf16) and with --backend auto (the fastest of those and
+ONNX Runtime, timed at start), live with the same model exported to ONNX
+(ONNX Runtime), each with and without the detail
 upsampler; and the baseline in the same run: the same work done frame by frame
 in order with nothing dropped (a queue), whose latency grows with the clip.
 
@@ -99,6 +101,7 @@ def main() -> None:
     if not args.clip.is_file():
         sys.exit(f"{args.clip}: not found (the shared development videos)")
     from faceswap.convert.export import export
+    from faceswap.convert.faces import cpu_bf16_supported
     from faceswap.convert.live import live
 
     work = Path(tempfile.mkdtemp(prefix="bench_live_"))
@@ -107,8 +110,12 @@ def main() -> None:
     rows = []
     for detail in (True, False):
         graph = export(args.model, work / f"m{int(detail)}.onnx", detail=detail).output
-        for name, model in (("torch", args.model), ("onnx", graph)):
-            s = live(clip, model, detail=detail, backend="torch", progress=False)
+        routes = [("torch fp32", args.model, "torch")]
+        if cpu_bf16_supported():
+            routes.append(("torch bf16", args.model, "bf16"))
+        routes += [("auto (fastest, timed)", args.model, "auto"), ("exported onnx", graph, "auto")]
+        for name, model, backend in routes:
+            s = live(clip, model, detail=detail, backend=backend, progress=False)
             rows.append((f"live, {name}, detail {'on' if detail else 'off'}", s.fps, s.latency(50), s.latency(95),
                          f"{s.dropped}/{s.frames_in}"))
         b = sequential(clip, args.model, detail)

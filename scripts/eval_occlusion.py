@@ -2,8 +2,9 @@
 
     python scripts/eval_occlusion.py                     # d6, 60 frames, weights/demo, weights/occluder
     python scripts/eval_occlusion.py --frames 40 --model models/a2b --occluder /tmp/occ
+    python scripts/eval_occlusion.py --face d10 --other d6 --model MODEL --faces-b FACESET   # a model trained on d10 -> B
 
-Material (built here, nothing stored): the first FRAMES frames of d6 (never
+Material (built here, nothing stored): the first FRAMES frames of d6 (`--face`; never
 seen by the occlusion model), their landmarks found on the uncovered frames
 (the truth), and the held-out "card" occluder (faceswap.train.cover.card_clip:
 a rounded rectangle in the coffee photo's texture; the occlusion model was
@@ -14,12 +15,14 @@ defaults (the clip's alignments given, so the landmarks are the truth):
 - mask IoU: the occlusion model's cover (p > 0.5) against the card's alpha
   (> 0.5), inside the face region, summed over the covered frames;
 - false cover: share of face-region pixels called covered on uncovered frames
-  of d6 and d10;
+  of d6 and d10 (`--other`), in the landmark face outline and inside the face-region
+  model's region (where convert paints: hair over the temples is cover, and outside it);
 - kept: share of the card's pixels inside the face region (alpha >= 0.98) that
   stay within codec error (10 grey levels) of the covered input, with and
   without occlusion; and how much the uncovered frames change between the two;
 - identity (when the identity extra is installed): share of frames whose
-  swapped face lies within dlib's 0.6 of B, with and without occlusion.
+  swapped face lies within dlib's 0.6 of B (Grace Hopper's photo for weights/demo, or
+  `--faces-b`), with and without occlusion.
 
 The tests (tests/convert/test_occlusion.py) run these same functions on a shorter clip.
 """
@@ -201,6 +204,10 @@ def main() -> None:
     ap.add_argument("--model", type=Path, default=ROOT / "weights" / "demo")
     ap.add_argument("--occluder", type=Path, default=OCCLUDER_DIR)
     ap.add_argument("--work", type=Path, default=None)
+    ap.add_argument("--face", default="d6", help="the shared clip the card covers (A of --model)")
+    ap.add_argument("--other", default="d10", help="a second uncovered face for the false-cover figure")
+    ap.add_argument("--faces-b", type=Path, default=None,
+                    help="B's faceset, for the identity figure (default: Grace Hopper's photo, weights/demo's B)")
     args = ap.parse_args()
     import torch
 
@@ -208,15 +215,15 @@ def main() -> None:
     work = args.work or Path(tempfile.mkdtemp(prefix="faceswap-occlusion-"))
     work.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    clip, faces, marks = clean_faceset(FACES / "d6.mp4", work, "d6", args.frames)
+    clip, faces, marks = clean_faceset(FACES / f"{args.face}.mp4", work, args.face, args.frames)
     clean = read_frames(clip)
     from faceswap.train.cover import card_clip
 
     covered, alphas = card_clip(clean, marks)
-    covered_clip = write_clip(work / "d6_card.mp4", covered)
+    covered_clip = write_clip(work / f"{args.face}_card.mp4", covered)
     covered = read_frames(covered_clip)  # what convert sees: after the codec
-    truth = truth_alignments(faces, covered_clip, work / "d6_card_faces")
-    clip_b, _, marks_b = clean_faceset(FACES / "d10.mp4", work, "d10", args.frames)
+    truth = truth_alignments(faces, covered_clip, work / f"{args.face}_card_faces")
+    clip_b, _, marks_b = clean_faceset(FACES / f"{args.other}.mp4", work, args.other, args.frames)
 
     net, net_cov = load_occluder(args.occluder)
     masker = OcclusionMasker(net, net_cov, CROP, DEFAULT_COVERAGE, torch.device("cpu"))
@@ -236,13 +243,13 @@ def main() -> None:
     kept_on, n_cov = kept_share(covered, outs[True][0], alphas, regions)
     kept_off, _ = kept_share(covered, outs[False][0], alphas, regions)
     change = uncovered_change(outs[True][0], outs[False][0], alphas, regions)
-    print(f"material: d6, {args.frames} frames, the held-out card over the face region in {n_cov} of them")
+    print(f"material: {args.face}, {args.frames} frames, the held-out card over the face region in {n_cov} of them")
     print(f"mask IoU against the card's alpha (face region): {iou:.3f}")
-    print(f"false cover on uncovered faces (landmark face outline): d6 {100 * false_a['false_cover']:.2f} %, "
-          f"d10 {100 * false_b['false_cover']:.2f} %")
+    print(f"false cover on uncovered faces (landmark face outline): {args.face} {100 * false_a['false_cover']:.2f} %, "
+          f"{args.other} {100 * false_b['false_cover']:.2f} %")
     if skin is not None:
-        print(f"false cover inside the face region (where convert paints): d6 {100 * false_a['false_cover_skin']:.2f} %, "
-              f"d10 {100 * false_b['false_cover_skin']:.2f} %")
+        print("false cover inside the face region (where convert paints): "
+              f"{args.face} {100 * false_a['false_cover_skin']:.2f} %, {args.other} {100 * false_b['false_cover_skin']:.2f} %")
     print(f"card pixels kept within {CODEC_ERROR} grey levels: {100 * kept_on:.1f} % with occlusion, "
           f"{100 * kept_off:.1f} % without")
     print(f"uncovered frames, occlusion against none: mean change {change:.2f} grey levels in the face region")
@@ -250,12 +257,18 @@ def main() -> None:
     from faceswap import identity
 
     if identity.available():
-        import matplotlib
+        if args.faces_b is not None:
+            from faceswap.extract.faceset import faceset_reference
 
-        from faceswap.identity import reference_from_photos
+            ref, who = faceset_reference(args.faces_b), f"B's faceset {args.faces_b}"
+        else:
+            import matplotlib
 
-        ref = reference_from_photos([Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"])
-        print("identity (share of frames within 0.6 of Grace Hopper, weights/demo's B): "
+            from faceswap.extract.like import reference_from_photos
+
+            ref = reference_from_photos([Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"])
+            who = "Grace Hopper, weights/demo's B"
+        print(f"identity (share of frames within 0.6 of {who}): "
               f"{100 * identity_share(outs[True][0], marks, ref):.0f} % with occlusion, "
               f"{100 * identity_share(outs[False][0], marks, ref):.0f} % without")
     print(f"({time.perf_counter() - t0:.0f} s; work in {work})")
