@@ -171,7 +171,10 @@ class EvalReport:
             rows.append(f"frames recognised as {to} (d < {ident['threshold']})".ljust(37) + f"{100 * ident['share_to']:.1f} %")
             rows.append(f"frames still recognised as {src}".ljust(37) + f"{100 * ident['share_source']:.1f} %")
             rows.append(f"median distance to {to}".ljust(37) + f"{ident['median_to']:.3f}   (real {to} faces: {ident['real_to']:.3f})")
-            rows.append(f"median distance to {src}".ljust(37) + f"{ident['median_source']:.3f}")
+            rows.append(f"median distance to {src}".ljust(37) + f"{ident['median_source']:.3f}"
+                        + (f"   ({to} and {src} lie {ident['pair_distance']:.3f} apart)" if "pair_distance" in ident else ""))
+            if "nearer_to" in ident:
+                rows.append(f"frames nearer {to} than {src}".ljust(37) + f"{100 * ident['nearer_to']:.1f} %")
         rows.append(f"frames compared                      {self.frames_with_faces}/{self.frames}")
         rows += [f"advice: {tip}" for tip in self.advice()]
         return "\n".join(rows)
@@ -353,7 +356,10 @@ def _identity(frames: _Frames, embedder, folders: dict[str, Path], to: str, sour
     return {"to": to, "source": source, "threshold": limit, "faces": int(len(emb)),
             "share_to": float((d_to < limit).mean()), "share_source": float((d_src < limit).mean()),
             "median_to": float(np.median(d_to)), "median_source": float(np.median(d_src)),
-            "real_to": float(np.median(real))}
+            "real_to": float(np.median(real)),
+            # for two people who look alike (means closer than about twice the threshold) a face
+            # half way between them is "recognised" as both: which one it is nearer tells more
+            "nearer_to": float((d_to < d_src).mean()), "pair_distance": float(np.linalg.norm(ref_to - ref_src))}
 
 
 def evaluate(original: str | os.PathLike, swapped: str | os.PathLike, model_dir: str | os.PathLike, *,

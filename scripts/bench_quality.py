@@ -247,7 +247,8 @@ def eval_route(route: str, clip: Path, clip_faces: Path, fa: Path, fb: Path, wor
         ident = report.identity
         rows.append(dict(route=route, minutes=info["cpu_minutes"], step=info["step"], sharpen=sharpen, color=color,
                          share_b=ident.get("share_to"), share_a=ident.get("share_source"),
-                         dist_b=ident.get("median_to"), real_b=ident.get("real_to"), sharpness=report.sharpness,
+                         dist_b=ident.get("median_to"), real_b=ident.get("real_to"),
+                         nearer_b=ident.get("nearer_to"), pair=ident.get("pair_distance"), sharpness=report.sharpness,
                          ceiling=report.sharpness_ceiling, inner=report.inner_sharpness,
                          inner_ceiling=report.inner_ceiling, landmarks=report.landmark_displacement,
                          flicker=report.flicker_ratio, mouth=report.mouth_correlation,
@@ -344,10 +345,10 @@ def main() -> None:
     print(f"\n{args.pair[0]} -> {args.pair[1]}, {args.clip_frames} frames (every {args.every}), one CPU thread")
     label = lambda r: r["route"] + ("" if r.get("color", "reinhard") == "reinhard" else f" --color {r['color']}")  # noqa: E731
     width = max([len(label(r)) for r in rows] + [5])
-    print(f"{'route':{width}s} CPU min  steps  sharpen   as B    as A   dist B  sharp box (ceiling)  inner (ceiling)  landmarks  flicker")
+    print(f"{'route':{width}s} CPU min  steps  sharpen   as B    as A  nearer B  dist B  sharp box (ceiling)  inner (ceiling)  landmarks  flicker")
     for r in rows:
         print(f"{label(r):{width}s} {r['minutes']:7g} {r['step']:6d} {r['sharpen']:>8s} {fmt(r['share_b'] and 100 * r['share_b'], '6.1f')}% "
-              f"{fmt(r['share_a'] is not None and 100 * r['share_a'], '6.1f')}%  {fmt(r['dist_b'], '.3f')}  "
+              f"{fmt(r['share_a'] is not None and 100 * r['share_a'], '6.1f')}%  {fmt(r.get('nearer_b') is not None and 100 * r['nearer_b'], '6.1f')}%  {fmt(r['dist_b'], '.3f')}  "
               f"{fmt(r['sharpness'], '.3f')}    ({fmt(r['ceiling'], '.3f')})    {fmt(r['inner'], '.3f')} ({fmt(r['inner_ceiling'], '.3f')})"
               f"   {fmt(r['landmarks'] and 100 * r['landmarks'], '.2f')} %"
               f"    {fmt(r['flicker'], '.3f')}")
@@ -359,6 +360,8 @@ def main() -> None:
               f"({fmt(r.get('skin_ceiling'), '.3f')})")
     if rows and rows[0].get("real_b") is not None:
         print(f"real {args.pair[1]} faces lie at a median {rows[0]['real_b']:.3f} from their own mean")
+    if rows and rows[0].get("pair") is not None:
+        print(f"the means of {args.pair[0]} and {args.pair[1]} lie {rows[0]['pair']:.3f} apart (same person: < 0.6)")
 
 
 if __name__ == "__main__":

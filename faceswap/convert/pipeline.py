@@ -48,6 +48,9 @@ from faceswap.fileio import check_writable, output_path, remove_stale_temps
 _END = object()
 
 
+BACKEND_NAMES = {"torch": "torch fp32", "bf16": "torch bf16", "onnx": "ONNX Runtime"}
+
+
 @dataclass
 class ConvertSummary:
     """What a conversion did."""
@@ -61,6 +64,7 @@ class ConvertSummary:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     truncated: bool = False
     held: int = 0  # frames where a face hidden by cover was kept from its neighbours (detection path)
+    backend: str = ""  # what ran the model: torch, bf16 or onnx
 
     @property
     def fps(self) -> float:
@@ -68,7 +72,8 @@ class ConvertSummary:
 
     def __str__(self) -> str:
         text = (f"{self.output}: {self.frames} frames, {self.faces_swapped} faces swapped to {self.to!r}, "
-                f"{self.frames_without_face} frames without a face ({self.fps:.1f} fps)")
+                f"{self.frames_without_face} frames without a face ({self.fps:.1f} fps"
+                + (f", model through {BACKEND_NAMES.get(self.backend, self.backend)})" if self.backend else ")"))
         if self.held:
             text += f"; a covered face held on {self.held} frames"
         if self.skipped:
@@ -310,7 +315,13 @@ def convert(
     from faceswap.extract.align import DEFAULT_COVERAGE
 
     coverage = float(meta.get("coverage") or align_cov or DEFAULT_COVERAGE)  # the model's crops: its faceset's
-    renderer = FaceRenderer(model, model_dir, ident, coverage, dev, detail=detail, backend=backend)
+    # the backend is chosen by timing it, on the one torch thread the swap stage runs with
+    caller_threads = torch.get_num_threads()
+    _limit_torch_threads(dev)
+    try:
+        renderer = FaceRenderer(model, model_dir, ident, coverage, dev, detail=detail, backend=backend)
+    finally:
+        torch.set_num_threads(caller_threads)
     masks = MaskMaker(mask_kind, renderer.paste_size, renderer.template, erode=mask_erode, blur=mask_blur)
     occlusion_masker = make_masker(occlusion, renderer.paste_size, coverage, dev, occluder)
     # the whole crop ("box") means the user wants no outline at all
@@ -325,7 +336,7 @@ def convert(
     locate = _Locator(frames_lm, dev, like=like or None, rotate=rotate, source=input_path, hold=hold)
 
     tags = SYNTHETIC_TAGS(__version__)
-    summary = ConvertSummary(output=output, to=ident)
+    summary = ConvertSummary(output=output, to=ident, backend=renderer.backend)
     stop = threading.Event()
     errors: list[BaseException] = []
     # Frames in flight (memory): at most ~4 + 8 + batch_size + 8 + 4, whatever the video's length.
