@@ -268,7 +268,7 @@ def convert(
     mask: Literal["auto", "learned", "face", "ellipse", "box"] = typer.Option("auto", "--mask", help="Where the swapped face is pasted (auto: the learned mask when the model has one)."),
     mask_erode: float = typer.Option(0.0, "--mask-erode", help="Shrink the mask by this % of the face crop (negative grows it)."),
     mask_blur: float = typer.Option(5.0, "--mask-blur", help="Feather the mask edge over this % of the face crop."),
-    color: Literal["none", "mean", "reinhard", "hist", "light"] = typer.Option("reinhard", "--color", help="How the swapped face's colours are matched to the frame."),
+    color: Literal["none", "mean", "reinhard", "hist", "light"] = typer.Option("light", "--color", help="How the swapped face's colours are matched to the frame (light: the frame's shading under the swap's detail)."),
     blend: Literal["alpha", "poisson"] = typer.Option("alpha", "--blend", help="How the swapped face is blended into the frame."),
     sharpen: str = typer.Option("auto", "--sharpen", metavar="0-4|auto", help="Sharpen the swapped face without halos, 0 (off) to 4; auto: 1 for faces a detail upsampler drew, else 0."),
     occlusion: Optional[bool] = typer.Option(None, "--occlusion/--no-occlusion", help="Keep the original pixels where the occlusion model (weights/occluder) finds the face covered: hands, microphones, glasses (default: on when it is installed)."),

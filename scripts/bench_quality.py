@@ -298,7 +298,7 @@ def main() -> None:
     ap.add_argument("--every", type=int, default=1, help="score every Nth frame of the clip")
     ap.add_argument("--sharpen", nargs="+", default=["auto"],
                     help="convert's --sharpen for the swaps, auto or an amount (several: a row each)")
-    ap.add_argument("--color", nargs="+", default=["reinhard"],
+    ap.add_argument("--color", nargs="+", default=["light"],
                     help="convert's --color for the swaps (several: a row each)")
     ap.add_argument("--priors", type=Path, default=ROOT / "weights",
                     help="the folder holding the routes' face priors (prior, prior128: made by scripts/train_prior.py)")

@@ -30,6 +30,7 @@ import torch
 
 from faceswap import __version__
 from faceswap.convert.blend import crop, paste_face, watermark
+from faceswap.convert.color import DEFAULT_COLOR
 from faceswap.convert.export import OnnxSwapper
 from faceswap.convert.faces import FaceRenderer
 from faceswap.convert.files import pick_identity
@@ -304,7 +305,7 @@ def live(source: str | os.PathLike | int, model: str | os.PathLike, *, output: s
             image = image.copy()
             outs = renderer.swap([x for _, _, x in faces])
             for (matrix, original, _), (face, learned) in zip(faces, outs):
-                paste_face(image, face, original, masks(learned), matrix, color="reinhard", sharpen=sharpen,
+                paste_face(image, face, original, masks(learned), matrix, color=DEFAULT_COLOR, sharpen=sharpen,
                            blend="alpha")
             watermark(image, LABEL)
             if write is None:

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from faceswap.convert.blend import check_blend, paste_face, watermark as draw_watermark
-from faceswap.convert.color import check_color
+from faceswap.convert.color import DEFAULT_COLOR, check_color
 from faceswap.convert.sharpen import check_sharpen, resolve_sharpen
 from faceswap.convert.faces import FaceRenderer
 from faceswap.convert.files import ImageSink, VideoSink, check_output, load_alignments, output_kind, pick_identity
@@ -225,7 +225,7 @@ def convert(
     occlusion: bool | None = None,
     face_region: bool | None = None,
     occluder: str | os.PathLike | None = None,
-    color: str = "reinhard",
+    color: str = DEFAULT_COLOR,
     blend: str = "alpha",
     sharpen: float | None = None,
     smooth: bool = True,

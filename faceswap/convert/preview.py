@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from faceswap.convert.blend import check_blend, paste_face, watermark as draw_watermark
-from faceswap.convert.color import check_color
+from faceswap.convert.color import DEFAULT_COLOR, check_color
 from faceswap.convert.faces import FaceRenderer
 from faceswap.convert.files import load_alignments, pick_identity
 from faceswap.convert.masks import MaskMaker, resolve_mask_kind
@@ -165,7 +165,7 @@ class FramePreview:
 
     # --- the cheap half: mask, colour, blend --------------------------------------------------
     def render(self, swapped: SwappedFrame, *, mask: str = "auto", mask_erode: float = 0.0, mask_blur: float = 5.0,
-               color: str = "reinhard", blend: str = "alpha", sharpen: float | None = None,
+               color: str = DEFAULT_COLOR, blend: str = "alpha", sharpen: float | None = None,
                watermark: str | None = None, occlusion: bool | None = None, show_mask: bool = False) -> np.ndarray:
         """The converted frame (RGB uint8, a new array) under these settings.
 

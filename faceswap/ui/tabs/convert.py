@@ -17,7 +17,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from faceswap.convert.blend import BLENDS
-from faceswap.convert.color import COLORS
+from faceswap.convert.color import COLORS, DEFAULT_COLOR
 from faceswap.convert.masks import MASKS
 from faceswap.occlusion import has_occluder
 from faceswap.convert.sharpen import DEFAULT_SHARPEN, resolve_sharpen
@@ -50,7 +50,7 @@ def render(ctx: Context) -> SimpleNamespace:
             w.erode = gr.Slider(-10, 20, 0, step=0.5, label="Mask erode (% of face; negative grows)",
                                 elem_id="convert-erode")
             w.blur = gr.Slider(0, 20, 5, step=0.5, label="Mask blur (% of face)", elem_id="convert-blur")
-            w.color = gr.Dropdown(list(COLORS), value="reinhard", label="Colour", elem_id="convert-color")
+            w.color = gr.Dropdown(list(COLORS), value=DEFAULT_COLOR, label="Colour", elem_id="convert-color")
             w.blend = gr.Dropdown(list(BLENDS), value="alpha", label="Blend", elem_id="convert-blend")
             w.sharpen = gr.Slider(0, 4, DEFAULT_SHARPEN, step=0.25, elem_id="convert-sharpen",
                                   label="Sharpen (halo-free; 0 off)")
