@@ -48,23 +48,34 @@ def material(faces_dir, tmp_path_factory):
     covered_clip = ev.write_clip(work / "d6_card.mp4", covered)
     truth = ev.truth_alignments(faces, covered_clip, work / "d6_card_faces")
     clip_b, _, marks_b = ev.clean_faceset(faces_dir / "d10.mp4", work, "d10", 24)
+    clean_b = ev.read_frames(clip_b)
+    covered_b, alphas_b = card_clip(clean_b, marks_b, span=1.6)
+    covered_b = ev.read_frames(ev.write_clip(work / "d10_card.mp4", covered_b))
     return dict(ev=ev, work=work, clean=clean, marks=marks, covered=ev.read_frames(covered_clip), alphas=alphas,
-                clip=covered_clip, truth=truth, clean_b=ev.read_frames(clip_b), marks_b=marks_b)
+                clip=covered_clip, truth=truth, clean_b=clean_b, marks_b=marks_b, covered_b=covered_b,
+                alphas_b=alphas_b)
 
 
 def test_mask_quality_on_a_held_out_occluder(material, shipped):
     ev = material["ev"]
-    iou = ev.mask_quality(shipped, material["covered"], material["marks"], material["alphas"])["iou"]
     from faceswap.extract.align import DEFAULT_COVERAGE
     from faceswap.face_region import make_region_masker
 
     skin = make_region_masker(True, ev.CROP, DEFAULT_COVERAGE, torch.device("cpu"))
+    qa = ev.mask_quality(shipped, material["covered"], material["marks"], material["alphas"], skin, material["clean"])
+    qb = ev.mask_quality(shipped, material["covered_b"], material["marks_b"], material["alphas_b"], skin,
+                         material["clean_b"])
+    iou = qa["iou"]
     fa = ev.mask_quality(shipped, material["clean"], material["marks"], None, skin)
     fb = ev.mask_quality(shipped, material["clean_b"], material["marks_b"], None, skin)
     print(f"\nheld-out card: IoU {iou:.3f}; false cover d6 {100 * fa['false_cover']:.2f} %, "
           f"d10 {100 * fb['false_cover']:.2f} % (inside the face region: {100 * fa['false_cover_skin']:.2f} %, "
-          f"{100 * fb['false_cover_skin']:.2f} %)")
+          f"{100 * fb['false_cover_skin']:.2f} %); d10 IoU {qb['iou']:.3f}, inside the face region "
+          f"d6 {qa['iou_skin']:.3f} d10 {qb['iou_skin']:.3f}")
     assert iou >= 0.8
+    # d10's outline IoU is lower (hair at her temples is cover the card's alpha lacks);
+    # where convert paints, both faces hold the card's outline
+    assert qa["iou_skin"] >= 0.8 and qb["iou_skin"] >= 0.8
     assert fa["false_cover"] <= 0.02
     # d10's long dark hair at the temples lies inside the landmark outline and reads as cover
     # (about 3 % of it; hair in front of the face is cover); this bound keeps it from getting worse
