@@ -136,10 +136,12 @@ def resume_meta(model_dir: Path, preset: str, resolution: int | None, mask: bool
         wants["resolution"] = (int(meta["resolution"]), int(resolution))
     for key, (have, asked) in wants.items():
         if have is not None and have != asked:
-            raise FaceswapError(
-                f"{model_dir / 'config.json'}: this model was trained with {key} {have}, not {asked}; "
-                f"resume with --{key if key != 'mask' else 'mask/--no-mask'} {have} or use a new --model-dir"
-            )
+            if key == "mask":
+                what, flag = ("with a mask", "--mask") if have else ("without a mask", "no --mask")
+            else:
+                what, flag = f"with {key} {have}, not {asked}", f"--{key} {have}"
+            raise FaceswapError(f"{model_dir / 'config.json'}: this model was trained {what}; "
+                                f"resume with {flag} or use a new --model-dir")
     return meta
 
 

@@ -142,6 +142,8 @@ def test_mask_and_adversarial_options(tiny_preset, facesets, tmp_path):
     assert _train(facesets, tmp_path / "m", 3, mask=True, adversarial=0.1).step == 3
     with pytest.raises(FaceswapError, match="adversarial"):
         _train(facesets, tmp_path / "m", 1, mask=True)
+    with pytest.raises(FaceswapError, match="trained with a mask; resume with --mask "):
+        _train(facesets, tmp_path / "m", 4, adversarial=0.1)
 
 
 def test_no_warp_trains_on_unwarped_inputs_and_resumes(tiny_preset, facesets, tmp_path, monkeypatch):
